@@ -1,0 +1,113 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "slotgate",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "agp-sim", targets: ["agp-sim"]),
+        .library(name: "SlotgateCore", targets: ["SlotgateCore"]),
+        .library(name: "SlotgateUpstream", targets: ["SlotgateUpstream"]),
+        .library(name: "AGPSimulator", targets: ["AGPSimulator"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // The pure core: leases, grant order, slot accounting. No NIO, HTTP, SQL or systemd.
+        .target(
+            name: "SlotgateCore",
+            dependencies: [
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "HeapModule", package: "swift-collections"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The platform client and the poller.
+        .target(
+            name: "SlotgateUpstream",
+            dependencies: [
+                "SlotgateCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // A faithful fake of the agent platform, for tests, the demo and benchmarks.
+        .target(
+            name: "AGPSimulator",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "agp-sim",
+            dependencies: [
+                "AGPSimulator",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Fakes shared by the test targets and the benchmarks.
+        .target(
+            name: "SlotgateTesting",
+            dependencies: ["SlotgateCore"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "slotgate-bench",
+            dependencies: ["SlotgateCore", "SlotgateTesting"],
+            path: "Benchmarks/SlotgateBenchmarks",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SlotgateCoreTests",
+            dependencies: ["SlotgateCore", "SlotgateTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SlotgateUpstreamTests",
+            dependencies: [
+                "SlotgateUpstream", "AGPSimulator", "SlotgateTesting",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AGPSimulatorTests",
+            dependencies: [
+                "AGPSimulator",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,656 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the slotgate project.
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+import DequeModule
+import HeapModule
+
+/// A side effect the owner of the state machine must carry out.
+public enum GatekeeperAction: Sendable, Hashable {
+    /// Deliver this granted lease to the request waiting for it (after persisting it).
+    case grant(Lease)
+    /// Answer the request waiting with this lease id with an error.
+    case fail(LeaseID, GatekeeperError)
+    /// Write this lease's new state to the store.
+    case persist(Lease)
+    /// Forget an ended lease in the store (its retention ran out).
+    case forget(LeaseID)
+    /// Ask the platform something (poll now, confirm a session, cancel a session).
+    case upstream(UpstreamWork)
+    /// Waiters' positions may have changed.
+    case queueChanged
+}
+
+/// Every decision of the gatekeeper: leases, grant order and slot accounting. Pure and deterministic: time is
+/// passed in, nothing is read or written outside, and every method returns the actions to carry out.
+public struct GatekeeperStateMachine: Sendable {
+    private enum Phase: Sendable, Hashable {
+        /// Taking requests.
+        case running
+        /// Stopping: waiters were answered `shutting_down`, new requests are refused.
+        case shuttingDown
+    }
+
+    private struct ExpiryEntry: Sendable, Comparable {
+        var expiresAt: Timestamp
+        var id: LeaseID
+        static func < (lhs: ExpiryEntry, rhs: ExpiryEntry) -> Bool { (lhs.expiresAt, lhs.id) < (rhs.expiresAt, rhs.id) }
+    }
+
+    private struct Confirmation: Sendable, Hashable {
+        var askedAt: Timestamp
+        var attempts: Int
+    }
+
+    /// The settings in force.
+    public private(set) var settings: GatekeeperSettings
+    /// This host's name, written on every lease.
+    public let host: String
+    /// Grants made since start.
+    public private(set) var grantsTotal = 0
+    /// Creates the platform refused with 429 anyway.
+    public private(set) var rejected429Total = 0
+
+    private var phase = Phase.running
+    private var random: SplitMix64
+    private var queue = WaitQueue()
+    /// Granted, bound and draining leases, plus ended ones kept for their retention.
+    private var leases: [LeaseID: Lease] = [:]
+    /// Leases that hold a slot.
+    private var live: Set<LeaseID> = []
+    /// Ended unbound leases that keep their slot until a reading sent after they ended.
+    private var endedCounting: Set<LeaseID> = []
+    /// Ended leases in the order they ended, for pruning.
+    private var history: Deque<LeaseID> = []
+    /// Live leases by their session id.
+    private var bySession: [String: LeaseID] = [:]
+    private var heldPerHolder: [HolderKey: Int] = [:]
+    private var expiries = Heap<ExpiryEntry>()
+    /// The newest platform reading.
+    public private(set) var snapshot: PlatformSnapshot?
+    /// Sessions in the newest list that `active` counts (every listed status but `queued`).
+    private var listedCounted: Set<String> = []
+    /// Sessions in the newest list that are `queued` (counted as occupied, U2).
+    private var listedQueued: Set<String> = []
+    /// Sessions the platform reported terminal (or unknown), with when; kept while a reading still lists them.
+    private var terminated: [String: Timestamp] = [:]
+    /// A create met 429 at this time: count every slot as taken until a reading sent after it.
+    private var saturatedSince: Timestamp?
+    /// The newest token reading.
+    public private(set) var tokens: TokenReading?
+    /// The last poll failure, cleared by a good reading.
+    public private(set) var lastPollFailure: String?
+    private var confirmations: [String: Confirmation] = [:]
+
+    /// Creates a state machine.
+    /// - Parameters:
+    ///   - settings: the settings in force.
+    ///   - host: this host's name.
+    ///   - seed: seeds lease ids' random bits; nil seeds from the system.
+    public init(settings: GatekeeperSettings, host: String, seed: UInt64? = nil) {
+        self.settings = settings
+        self.host = host
+        self.random = seed.map { SplitMix64(seed: $0) } ?? SplitMix64()
+    }
+
+    // MARK: Reading
+
+    /// A lease by id: live, or ended and still retained.
+    /// - Parameter id: the lease id.
+    public func lease(_ id: LeaseID) -> Lease? { leases[id] ?? queue[id]?.lease }
+
+    /// Every retained lease (live and recently ended), in id order.
+    public var allLeases: [Lease] { leases.values.sorted { $0.id < $1.id } }
+
+    /// Leases that hold a slot.
+    public var liveLeases: [Lease] { live.compactMap { leases[$0] }.sorted { $0.id < $1.id } }
+
+    /// The waiters in grant order.
+    public func waiters() -> [WaitQueue.Waiter] { queue.ordered() }
+
+    /// The number of waiters.
+    public var waitingCount: Int { queue.count }
+
+    /// When the oldest waiter arrived.
+    public var oldestWaiterRequest: Timestamp? { queue.oldestRequest }
+
+    /// Whether the poller should keep its fast pace: someone waits, or a lease is unbound or draining.
+    public var pollingPace: PollingPace {
+        if !queue.isEmpty || !endedCounting.isEmpty || saturatedSince != nil { return .fast }
+        for id in live {
+            if let state = leases[id]?.state, state == .granted || state == .draining { return .fast }
+        }
+        return .idle
+    }
+
+    /// Why grants are paused now, if they are.
+    /// - Parameter now: the current time.
+    public func pause(at now: Timestamp) -> PauseReason? {
+        if phase == .shuttingDown { return .shuttingDown }
+        guard let snapshot, snapshot.sentAt.duration(to: now) <= settings.maxStaleness else { return .upstreamUnavailable }
+        if tokensExhausted(at: now) { return .tokenBudget }
+        return nil
+    }
+
+    private func tokensExhausted(at now: Timestamp) -> Bool {
+        guard settings.tokensMinRemaining > 0, let tokens, tokens.limit != nil, let remaining = tokens.remaining else { return false }
+        if let windowEnd = tokens.windowEnd, now >= windowEnd { return false }
+        return remaining <= settings.tokensMinRemaining
+    }
+
+    /// The next time `tick` has something to do: a lease expiry, a waiter's deadline, the staleness limit
+    /// while someone waits, or a token window's reset while paused for tokens.
+    /// - Parameter now: the current time.
+    public mutating func nextDeadline(now: Timestamp) -> Timestamp? {
+        var next: Timestamp? = nil
+        func consider(_ time: Timestamp?) {
+            guard let time else { return }
+            next = min(next ?? time, time)
+        }
+        while let first = expiries.min {
+            if let lease = leases[first.id], lease.state == .granted, lease.expiresAt == first.expiresAt { break }
+            _ = expiries.popMin()
+        }
+        consider(expiries.min?.expiresAt)
+        consider(queue.nextDeadline())
+        if !queue.isEmpty, let snapshot { consider(snapshot.sentAt.advanced(by: settings.maxStaleness + .milliseconds(1))) }
+        if tokensExhausted(at: now), let windowEnd = tokens?.windowEnd { consider(windowEnd) }
+        if let first = history.first, let ended = leases[first]?.releasedAt { consider(ended.advanced(by: settings.endedRetention)) }
+        return next
+    }
+
+    // MARK: Requests
+
+    /// A request for a slot. The request's own outcome comes back among the actions: `.grant` with its lease,
+    /// `.fail` with its id, or nothing when it waits.
+    /// - Parameters:
+    ///   - request: the request.
+    ///   - now: the current time.
+    /// - Returns: the new lease's id and the actions.
+    public mutating func acquire(_ request: AcquireRequest, now: Timestamp) -> (LeaseID, [GatekeeperAction]) {
+        let id = LeaseID(time: now, random: &random)
+        do {
+            try request.validate()
+        } catch {
+            return (id, [.fail(id, error)])
+        }
+        if phase == .shuttingDown { return (id, [.fail(id, .shuttingDown)]) }
+        let holder = HolderKey(uid: request.uid, holder: request.holder)
+        let mine = heldPerHolder[holder, default: 0] + queue.waiting(for: holder)
+        if settings.maxPerHolder > 0, mine >= settings.maxPerHolder {
+            return (id, [.fail(id, .queueFull("holder '\(request.holder)' already has \(mine) leases and waiters (queue.max_per_holder)"))])
+        }
+        var lease = Lease(
+            id: id,
+            holder: request.holder,
+            uid: request.uid,
+            gid: request.gid,
+            pid: request.pid,
+            priority: request.priority,
+            claimTTL: request.claimTTL ?? settings.claimTTL,
+            requestedAt: now,
+            host: host
+        )
+        let wait = request.wait ?? settings.defaultWait
+        lease.waitDeadline = now.advanced(by: wait)
+        if wait == .zero {
+            if let reason = pause(at: now) {
+                return (id, [.fail(id, Self.tryOnceError(reason))])
+            }
+            guard queue.isEmpty, count(at: now).free > 0 else { return (id, [.fail(id, .waitTimeout)]) }
+            return (id, grant(lease, now: now))
+        }
+        guard queue.count < settings.maxWaiters else {
+            return (id, [.fail(id, .queueFull("\(queue.count) requests wait already (queue.max_waiters)"))])
+        }
+        queue.enqueue(lease, deadline: lease.waitDeadline)
+        var actions = grantWhilePossible(now: now)
+        if queue[id] != nil {
+            if snapshot.map({ $0.sentAt.duration(to: now) > settings.fastPollInterval }) ?? true {
+                actions.append(.upstream(.pollNow))
+            }
+            actions.append(.queueChanged)
+        }
+        return (id, actions)
+    }
+
+    private static func tryOnceError(_ reason: PauseReason) -> GatekeeperError {
+        switch reason {
+        case .upstreamUnavailable: .upstreamUnavailable
+        case .tokenBudget: .tokenBudgetExhausted
+        case .shuttingDown: .shuttingDown
+        }
+    }
+
+    /// A waiting request went away (its client disconnected). O(1).
+    /// - Parameter id: the waiting lease's id.
+    /// - Returns: whether it was waiting.
+    public mutating func cancel(_ id: LeaseID) -> (Bool, [GatekeeperAction]) {
+        guard queue.remove(id) != nil else { return (false, []) }
+        return (true, [.queueChanged])
+    }
+
+    /// A grant whose answer could not be delivered: the client never learned of it, so it cannot have created a
+    /// session, and the slot goes to the next waiter at once.
+    /// - Parameters:
+    ///   - id: the granted lease.
+    ///   - now: the current time.
+    public mutating func undeliverable(_ id: LeaseID, now: Timestamp) -> [GatekeeperAction] {
+        guard var lease = leases[id], lease.state == .granted else { return [] }
+        _ = try? lease.release(at: now)
+        lease.countsUntilSnapshotAfter = nil
+        var actions = store(lease)
+        actions += grantWhilePossible(now: now)
+        return actions
+    }
+
+    /// Binds a granted lease to the platform session created with it.
+    /// - Parameters:
+    ///   - id: the lease id.
+    ///   - session: the platform session id.
+    ///   - now: the current time.
+    public mutating func bind(_ id: LeaseID, to session: String, now: Timestamp) throws(GatekeeperError) -> (Lease, [GatekeeperAction]) {
+        guard var lease = leases[id] else {
+            if queue[id] != nil { throw .leaseConflict(id, "the lease has not been granted yet") }
+            throw .leaseNotFound(id.rawValue)
+        }
+        if let other = bySession[session], other != id {
+            throw .leaseConflict(id, "session \(session) is bound to another lease")
+        }
+        guard try lease.bind(to: session, at: now) else { return (lease, []) }
+        return (lease, store(lease))
+    }
+
+    /// Pushes a granted lease's expiry forward; a no-op for bound and draining ones.
+    /// - Parameters:
+    ///   - id: the lease id.
+    ///   - now: the current time.
+    public mutating func renew(_ id: LeaseID, now: Timestamp) throws(GatekeeperError) -> (Lease, [GatekeeperAction]) {
+        guard var lease = leases[id] else {
+            if queue[id] != nil { throw .leaseConflict(id, "the lease has not been granted yet") }
+            throw .leaseNotFound(id.rawValue)
+        }
+        guard try lease.renew(at: now) else { return (lease, []) }
+        return (lease, store(lease))
+    }
+
+    /// A holder releases its lease: granted → released (the slot stays counted until a reading sent after now);
+    /// bound → draining until the platform reports the session terminal; a session already known terminal frees
+    /// at once. `cancelSession` also asks the platform to cancel a bound or draining lease's session.
+    /// - Parameters:
+    ///   - id: the lease id.
+    ///   - cancelSession: whether to cancel the session on the platform.
+    ///   - now: the current time.
+    public mutating func release(_ id: LeaseID, cancelSession: Bool = false, now: Timestamp) throws(GatekeeperError) -> (
+        Lease, [GatekeeperAction]
+    ) {
+        guard var lease = leases[id] else {
+            if queue[id] != nil { throw .leaseConflict(id, "a waiting request is cancelled by closing its connection") }
+            throw .leaseNotFound(id.rawValue)
+        }
+        var actions: [GatekeeperAction] = []
+        if try lease.release(at: now) {
+            actions += store(lease)
+        }
+        if let session = lease.sessionID, lease.state == .draining {
+            if terminated[session] != nil {
+                try lease.sessionEnded(at: now)
+                actions += store(lease)
+            } else {
+                actions.append(.upstream(cancelSession ? .cancelSession(session) : .confirmSession(session)))
+                confirmations[session] = Confirmation(askedAt: now, attempts: 1)
+            }
+        }
+        actions += grantWhilePossible(now: now)
+        return (leases[id] ?? lease, actions)
+    }
+
+    // MARK: Proxy creates
+
+    /// What became of a create sent with a granted lease.
+    public enum CreateOutcome: Sendable, Hashable {
+        /// 201: the session exists; the lease is bound to it.
+        case created(sessionID: String)
+        /// The platform answered 429 anyway: someone outside took the slot.
+        case rejectedTooManyRequests
+        /// Another final answer (4xx): no session was created; the lease is released.
+        case rejected
+        /// No answer (timeout, 5xx): the session may exist; the slot stays counted until it is settled.
+        case noAnswer
+    }
+
+    /// Records the outcome of a create made with a granted lease.
+    /// - Parameters:
+    ///   - id: the lease id.
+    ///   - outcome: what the platform answered.
+    ///   - now: the current time.
+    public mutating func createOutcome(_ id: LeaseID, _ outcome: CreateOutcome, now: Timestamp) throws(GatekeeperError) -> (
+        Lease, [GatekeeperAction]
+    ) {
+        guard var lease = leases[id] else { throw .leaseNotFound(id.rawValue) }
+        switch outcome {
+        case .created(let session):
+            return try bind(id, to: session, now: now)
+        case .noAnswer:
+            guard lease.state == .granted else { throw .leaseConflict(id, "only a granted lease creates a session") }
+            lease.createInDoubtSince = now
+            leases[id] = lease
+            return (lease, [.upstream(.pollNow)])
+        case .rejected:
+            guard lease.state == .granted else { throw .leaseConflict(id, "only a granted lease creates a session") }
+            try lease.release(at: now)
+            var actions = store(lease)
+            actions += grantWhilePossible(now: now)
+            return (lease, actions)
+        case .rejectedTooManyRequests:
+            // The platform is full: count every slot as taken until a reading sent after now, read at once,
+            // and send the request back to the head of the queue. The refused create made no session, so the
+            // lease's slot needs no settling.
+            rejected429Total += 1
+            saturatedSince = max(saturatedSince ?? now, now)
+            try lease.requeue()
+            leases[id] = nil
+            live.remove(id)
+            changeHeld(lease.holderKey, by: -1)
+            queue.enqueue(lease, deadline: lease.waitDeadline, atHead: true)
+            return (lease, [.forget(id), .upstream(.pollNow), .queueChanged])
+        }
+    }
+
+    // MARK: Platform readings
+
+    /// A poll's reading: the quota and the non-terminal sessions.
+    /// - Parameters:
+    ///   - reading: the snapshot.
+    ///   - now: the current time.
+    public mutating func observe(_ reading: PlatformSnapshot, now: Timestamp) -> [GatekeeperAction] {
+        if let snapshot, reading.sentAt < snapshot.sentAt { return [] }
+        snapshot = reading
+        lastPollFailure = nil
+        // Without a list, every bound lease counts on top of `active` and no ended session is credited.
+        listedCounted = []
+        listedQueued = []
+        for session in reading.sessions ?? [] {
+            if session.status == .queued {
+                listedQueued.insert(session.id)
+            } else {
+                listedCounted.insert(session.id)
+            }
+        }
+        // A terminated session the platform no longer lists is out of `active`: its credit ends.
+        terminated = terminated.filter { listedCounted.contains($0.key) || listedQueued.contains($0.key) }
+        if let since = saturatedSince, reading.sentAt > since { saturatedSince = nil }
+        var actions: [GatekeeperAction] = []
+        for id in Array(endedCounting) {
+            guard let after = leases[id]?.countsUntilSnapshotAfter else {
+                endedCounting.remove(id)
+                continue
+            }
+            if reading.sentAt > after {
+                endedCounting.remove(id)
+                if var lease = leases[id] {
+                    lease.countsUntilSnapshotAfter = nil
+                    leases[id] = lease
+                    actions.append(.persist(lease))
+                }
+            }
+        }
+        if reading.sessions != nil {
+            actions += confirmMissingSessions(sentAt: reading.sentAt, now: now)
+        }
+        actions += grantWhilePossible(now: now)
+        return actions
+    }
+
+    /// Bound sessions missing from a list sent after they were bound are confirmed with one status read each,
+    /// at most once per backoff step (a session the platform lags on, or lists under another owner, is not
+    /// asked about at every poll).
+    private mutating func confirmMissingSessions(sentAt: Timestamp, now: Timestamp) -> [GatekeeperAction] {
+        var actions: [GatekeeperAction] = []
+        for (session, id) in bySession {
+            guard let lease = leases[id], let boundAt = lease.boundAt, boundAt < sentAt,
+                !listedCounted.contains(session), !listedQueued.contains(session), terminated[session] == nil
+            else { continue }
+            let previous = confirmations[session]
+            if let previous {
+                let backoff = Duration.seconds(min(60, 1 << min(previous.attempts, 6)))
+                if previous.askedAt.duration(to: now) < backoff { continue }
+            }
+            confirmations[session] = Confirmation(askedAt: now, attempts: (previous?.attempts ?? 0) + 1)
+            actions.append(.upstream(.confirmSession(session)))
+        }
+        return actions
+    }
+
+    /// A session's status as the platform reported it; nil means 404 (the platform does not know it).
+    /// - Parameters:
+    ///   - session: the session id.
+    ///   - status: its status, or nil.
+    ///   - at: when the request was sent.
+    ///   - now: the current time.
+    public mutating func observeSession(_ session: String, status: SessionStatus?, at: Timestamp, now: Timestamp) -> [GatekeeperAction] {
+        guard status?.isTerminal ?? true else { return [] }
+        terminated[session] = at
+        confirmations[session] = nil
+        var actions: [GatekeeperAction] = []
+        if let id = bySession[session], var lease = leases[id], lease.state == .bound || lease.state == .draining {
+            try? lease.sessionEnded(at: now)
+            actions += store(lease)
+        }
+        actions += grantWhilePossible(now: now)
+        return actions
+    }
+
+    /// A reading of the token allowance. A null `used` keeps the last known figures of the same window (U10).
+    /// - Parameters:
+    ///   - reading: the reading.
+    ///   - now: the current time.
+    public mutating func observeTokens(_ reading: TokenReading, now: Timestamp) -> [GatekeeperAction] {
+        var reading = reading
+        if reading.used == nil, reading.limit != nil, let previous = tokens, previous.windowStart == reading.windowStart {
+            reading.used = previous.used
+            reading.remaining = reading.remaining ?? previous.remaining
+        }
+        tokens = reading
+        return grantWhilePossible(now: now)
+    }
+
+    /// A poll failed after its retries; grants go on with the last reading until it is too old.
+    /// - Parameters:
+    ///   - reason: one sentence, with no secret in it.
+    ///   - now: the current time.
+    public mutating func observePollFailure(_ reason: String, now: Timestamp) {
+        lastPollFailure = reason
+    }
+
+    // MARK: Time, config, shutdown
+
+    /// Expires unbound leases past their expiry, answers waiters whose wait ran out, forgets ended leases past
+    /// their retention, and grants what became possible (a token window's reset).
+    /// - Parameter now: the current time.
+    public mutating func tick(now: Timestamp) -> [GatekeeperAction] {
+        var actions: [GatekeeperAction] = []
+        while let first = expiries.min, first.expiresAt <= now {
+            _ = expiries.popMin()
+            guard var lease = leases[first.id], lease.state == .granted, lease.expiresAt == first.expiresAt else { continue }
+            try? lease.expire(at: now)
+            actions += store(lease)
+        }
+        let expired = queue.popExpired(now: now)
+        for waiter in expired {
+            actions.append(.fail(waiter.lease.id, .waitTimeout))
+        }
+        if !expired.isEmpty { actions.append(.queueChanged) }
+        while let first = history.first {
+            guard let lease = leases[first] else {
+                history.removeFirst()
+                continue
+            }
+            guard let ended = lease.releasedAt, ended.duration(to: now) >= settings.endedRetention, !endedCounting.contains(first) else { break }
+            history.removeFirst()
+            leases[first] = nil
+            actions.append(.forget(first))
+        }
+        actions += grantWhilePossible(now: now)
+        return actions
+    }
+
+    /// New settings (a reload). Leases keep their expiry; waiters stay; a higher limit grants at once.
+    /// - Parameters:
+    ///   - settings: the new settings.
+    ///   - now: the current time.
+    public mutating func configure(_ settings: GatekeeperSettings, now: Timestamp) -> [GatekeeperAction] {
+        self.settings = settings
+        return grantWhilePossible(now: now)
+    }
+
+    /// Stops taking requests and answers every waiter `shutting_down`. Leases are kept.
+    public mutating func shutdown() -> [GatekeeperAction] {
+        phase = .shuttingDown
+        let waiters = queue.removeAll()
+        return waiters.map { .fail($0.lease.id, .shuttingDown) } + (waiters.isEmpty ? [] : [.queueChanged])
+    }
+
+    // MARK: Restoring
+
+    /// Restores a lease read back from the store after a restart. Every restored lease counts as not yet seen
+    /// by the platform until a reading sent after `now`.
+    /// - Parameters:
+    ///   - lease: the stored lease.
+    ///   - now: the start time.
+    public mutating func restore(_ lease: Lease, now: Timestamp) {
+        var lease = lease
+        guard lease.state != .waiting else { return }
+        if lease.state == .bound || lease.state == .draining {
+            lease.boundAt = max(lease.boundAt ?? now, now)
+        }
+        if lease.state.isEnded, lease.countsUntilSnapshotAfter != nil {
+            lease.countsUntilSnapshotAfter = max(lease.countsUntilSnapshotAfter ?? now, now)
+        }
+        _ = store(lease)
+    }
+
+    // MARK: Internals
+
+    /// Records a lease's new state and keeps every index in step. Returns the persist action.
+    private mutating func store(_ lease: Lease) -> [GatekeeperAction] {
+        let previous = leases[lease.id]
+        leases[lease.id] = lease
+        let wasLive = previous?.state.holdsSlot ?? false
+        if lease.state.holdsSlot, !wasLive {
+            live.insert(lease.id)
+            changeHeld(lease.holderKey, by: 1)
+        } else if !lease.state.holdsSlot, wasLive {
+            live.remove(lease.id)
+            changeHeld(lease.holderKey, by: -1)
+        }
+        if let session = lease.sessionID {
+            if lease.state.holdsSlot {
+                bySession[session] = lease.id
+            } else if bySession[session] == lease.id {
+                bySession[session] = nil
+                confirmations[session] = nil
+            }
+        }
+        if lease.state == .granted, let expiresAt = lease.expiresAt, previous?.expiresAt != expiresAt {
+            expiries.insert(ExpiryEntry(expiresAt: expiresAt, id: lease.id))
+        }
+        if lease.state.isEnded, previous?.state.isEnded != true {
+            history.append(lease.id)
+            if lease.countsUntilSnapshotAfter != nil { endedCounting.insert(lease.id) }
+        }
+        return [.persist(lease)]
+    }
+
+    private mutating func changeHeld(_ holder: HolderKey, by delta: Int) {
+        let count = heldPerHolder[holder, default: 0] + delta
+        heldPerHolder[holder] = count > 0 ? count : nil
+        queue.setHeld(max(0, count), for: holder)
+    }
+
+    private mutating func grant(_ waiting: Lease, now: Timestamp) -> [GatekeeperAction] {
+        var lease = waiting
+        do {
+            try lease.grant(at: now)
+        } catch {
+            return [.fail(lease.id, error)]
+        }
+        grantsTotal += 1
+        var actions = store(lease)
+        actions.append(.grant(lease))
+        return actions
+    }
+
+    /// Grants waiters in order while a slot is free and nothing pauses grants.
+    private mutating func grantWhilePossible(now: Timestamp) -> [GatekeeperAction] {
+        guard !queue.isEmpty, pause(at: now) == nil else { return [] }
+        var free = count(at: now).free
+        var actions: [GatekeeperAction] = []
+        while free > 0, let waiter = queue.popFirst() {
+            actions += grant(waiter.lease, now: now)
+            free -= 1
+        }
+        if !actions.isEmpty { actions.append(.queueChanged) }
+        return actions
+    }
+}
+
+extension GatekeeperStateMachine {
+    /// The slot count of design.md "Slot accounting":
+    ///
+    ///     in_use = A (+ queued sessions listed, U2)
+    ///            + leases granted and not yet bound
+    ///            + bound leases whose session the platform's list did not show (A may not count them yet)
+    ///            + ended unbound leases until a reading sent after they ended (creates with no answer included)
+    ///            − listed sessions that the platform has since reported terminal
+    ///     free   = max(0, min(L, slots.max) − slots.reserve − in_use)
+    ///
+    /// After a create met 429, every slot counts as taken until a reading sent after it.
+    /// - Parameter now: the current time.
+    public func count(at now: Timestamp) -> SlotCount {
+        guard let snapshot else {
+            return SlotCount(limit: 0, reserved: settings.reserve, inUse: 0, free: 0, heldByLeases: live.count)
+        }
+        let limit = min(snapshot.quota.limit, settings.slotsMax ?? Int.max)
+        var inUse = snapshot.quota.active + listedQueued.count
+        for id in live {
+            guard let lease = leases[id] else { continue }
+            switch lease.state {
+            case .granted:
+                inUse += 1
+            case .bound, .draining:
+                guard let session = lease.sessionID else { continue }
+                if !listedCounted.contains(session), !listedQueued.contains(session) { inUse += 1 }
+            case .waiting, .released, .expired:
+                continue
+            }
+        }
+        inUse += endedCounting.count
+        for session in terminated.keys where listedCounted.contains(session) || listedQueued.contains(session) {
+            inUse -= 1
+        }
+        inUse = max(0, inUse)
+        if saturatedSince != nil { inUse = max(inUse, limit) }
+        let free = max(0, limit - settings.reserve - inUse)
+        return SlotCount(limit: max(0, limit), reserved: settings.reserve, inUse: inUse, free: free, heldByLeases: live.count)
+    }
+}
+
+/// The count `/v1/status` shows under `slots`.
+public struct SlotCount: Sendable, Hashable {
+    /// The limit in force: the platform's, capped by `slots.max`; 0 before the first reading.
+    public var limit: Int
+    /// `slots.reserve`.
+    public var reserved: Int
+    /// The conservative count of occupied slots.
+    public var inUse: Int
+    /// `max(0, limit - reserved - inUse)`.
+    public var free: Int
+    /// This daemon's leases in granted, bound or draining.
+    public var heldByLeases: Int
+    /// Occupied by sessions no lease holds.
+    public var external: Int { max(0, inUse - heldByLeases) }
+}

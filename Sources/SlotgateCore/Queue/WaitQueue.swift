@@ -1,0 +1,321 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the slotgate project.
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+import DequeModule
+import HeapModule
+
+/// The waiters, in grant order: higher priority first; within a priority, requests sent back to the head
+/// (a create refused with 429) first, then the holder that now holds the fewest leases, then arrival.
+///
+/// Each priority level keeps one FIFO per holder and a min-heap of holder candidates. Entries are removed
+/// lazily, as in postgres-nio's `PoolStateMachine+RequestQueue`: cancelling a waiter only drops it from the
+/// dictionary (O(1)); a stale FIFO entry or heap candidate is skipped when it reaches the front. Picking the
+/// next grant is O(log holders) amortized, whatever the number of waiters.
+public struct WaitQueue: Sendable {
+    /// One queued request.
+    public struct Waiter: Sendable, Hashable {
+        /// The waiting lease.
+        public var lease: Lease
+        /// When the wait runs out; nil waits until cancelled.
+        public var deadline: Timestamp?
+        /// Arrival order; negative for requests sent back to the head.
+        public var sequence: Int64
+        /// Whether this request was sent back to the head of the queue.
+        public var atHead: Bool { sequence < 0 }
+    }
+
+    private struct Entry: Sendable {
+        var id: LeaseID
+        var sequence: Int64
+    }
+
+    private struct HolderQueue: Sendable {
+        var entries: Deque<Entry> = []
+        var live = 0
+    }
+
+    private struct Candidate: Sendable, Comparable {
+        var atHead: Bool
+        var held: Int
+        var headSequence: Int64
+        var holder: HolderKey
+
+        static func < (lhs: Candidate, rhs: Candidate) -> Bool {
+            if lhs.atHead != rhs.atHead { return lhs.atHead }
+            if lhs.held != rhs.held { return lhs.held < rhs.held }
+            return lhs.headSequence < rhs.headSequence
+        }
+    }
+
+    private struct Level: Sendable {
+        var queues: [HolderKey: HolderQueue] = [:]
+        var candidates = Heap<Candidate>()
+        var live = 0
+    }
+
+    private struct DeadlineEntry: Sendable, Comparable {
+        var deadline: Timestamp
+        var id: LeaseID
+        var sequence: Int64
+
+        static func < (lhs: DeadlineEntry, rhs: DeadlineEntry) -> Bool {
+            (lhs.deadline, lhs.sequence) < (rhs.deadline, rhs.sequence)
+        }
+    }
+
+    /// Every live waiter by lease id.
+    private var waiters: [LeaseID: Waiter] = [:]
+    /// Levels by priority.
+    private var levels: [Int: Level] = [:]
+    /// Leases each holder holds now (granted, bound, draining); kept by the owner through `setHeld`.
+    private var held: [HolderKey: Int] = [:]
+    /// Live waiters per holder, for the per-holder cap.
+    private var waitingPerHolder: [HolderKey: Int] = [:]
+    private var deadlines = Heap<DeadlineEntry>()
+    private var nextSequence: Int64 = 0
+    private var nextHeadSequence: Int64 = -1
+
+    /// Creates an empty queue.
+    public init() {}
+
+    /// The number of waiters.
+    public var count: Int { waiters.count }
+
+    /// Whether nobody waits.
+    public var isEmpty: Bool { waiters.isEmpty }
+
+    /// The waiter for a lease id, if it waits.
+    /// - Parameter id: the lease id.
+    public subscript(id: LeaseID) -> Waiter? { waiters[id] }
+
+    /// The number of waiters of one holder.
+    /// - Parameter holder: the holder.
+    public func waiting(for holder: HolderKey) -> Int { waitingPerHolder[holder, default: 0] }
+
+    /// The number of leases a holder holds, as last set.
+    /// - Parameter holder: the holder.
+    public func held(by holder: HolderKey) -> Int { held[holder, default: 0] }
+
+    /// The earliest waiter deadline, skipping removed waiters.
+    public mutating func nextDeadline() -> Timestamp? {
+        while let first = deadlines.min {
+            if waiters[first.id]?.sequence == first.sequence { return first.deadline }
+            _ = deadlines.popMin()
+        }
+        return nil
+    }
+
+    /// The oldest request time among the waiters (O(n); for status only).
+    public var oldestRequest: Timestamp? {
+        waiters.values.lazy.map(\.lease.requestedAt).min()
+    }
+
+    /// Adds a waiting lease.
+    /// - Parameters:
+    ///   - lease: a lease in state `waiting`.
+    ///   - deadline: when its wait runs out.
+    ///   - atHead: put it before every other waiter of its priority.
+    public mutating func enqueue(_ lease: Lease, deadline: Timestamp?, atHead: Bool = false) {
+        precondition(waiters[lease.id] == nil, "a lease waits once")
+        let sequence: Int64
+        if atHead {
+            sequence = nextHeadSequence
+            nextHeadSequence -= 1
+        } else {
+            sequence = nextSequence
+            nextSequence += 1
+        }
+        let holder = lease.holderKey
+        waiters[lease.id] = Waiter(lease: lease, deadline: deadline, sequence: sequence)
+        waitingPerHolder[holder, default: 0] += 1
+        var level = levels[lease.priority] ?? Level()
+        var queue = level.queues[holder] ?? HolderQueue()
+        let entry = Entry(id: lease.id, sequence: sequence)
+        if atHead { queue.entries.prepend(entry) } else { queue.entries.append(entry) }
+        queue.live += 1
+        level.live += 1
+        let becameHead = atHead || queue.live == 1
+        level.queues[holder] = queue
+        if becameHead {
+            level.candidates.insert(Candidate(atHead: atHead, held: held[holder, default: 0], headSequence: sequence, holder: holder))
+        }
+        levels[lease.priority] = level
+        if let deadline {
+            if deadlines.count > 2 * waiters.count + 1024 {
+                deadlines = Heap(deadlines.unordered.filter { waiters[$0.id]?.sequence == $0.sequence })
+            }
+            deadlines.insert(DeadlineEntry(deadline: deadline, id: lease.id, sequence: sequence))
+        }
+    }
+
+    /// Removes a waiter in O(1): the FIFO entry and heap candidate are dropped lazily.
+    /// - Parameter id: the lease id.
+    /// - Returns: the removed waiter, or nil when it was not waiting.
+    @discardableResult
+    public mutating func remove(_ id: LeaseID) -> Waiter? {
+        guard let waiter = waiters.removeValue(forKey: id) else { return nil }
+        let holder = waiter.lease.holderKey
+        let priority = waiter.lease.priority
+        waitingPerHolder[holder, default: 1] -= 1
+        if waitingPerHolder[holder] == 0 { waitingPerHolder[holder] = nil }
+        if var level = levels[priority] {
+            level.live -= 1
+            if var queue = level.queues[holder] {
+                queue.live -= 1
+                level.queues[holder] = queue.live == 0 ? nil : queue
+            }
+            levels[priority] = level.live == 0 ? nil : level
+        }
+        return waiter
+    }
+
+    /// Records how many leases a holder holds now, which moves it in the grant order.
+    /// - Parameters:
+    ///   - count: leases held (granted, bound or draining).
+    ///   - holder: the holder.
+    public mutating func setHeld(_ count: Int, for holder: HolderKey) {
+        guard held[holder, default: 0] != count else { return }
+        held[holder] = count == 0 ? nil : count
+        for priority in levels.keys {
+            guard var level = levels[priority], var queue = level.queues[holder], let head = Self.cleanHead(&queue, waiters) else {
+                continue
+            }
+            level.queues[holder] = queue
+            level.candidates.insert(Candidate(atHead: head.sequence < 0, held: count, headSequence: head.sequence, holder: holder))
+            levels[priority] = level
+        }
+    }
+
+    /// The waiter that would be granted next, without removing it.
+    public mutating func first() -> Waiter? {
+        guard let priority = levels.keys.max(), var level = levels[priority] else { return nil }
+        defer { levels[priority] = level }
+        guard let holder = Self.best(&level, held, waiters) else { return nil }
+        guard let head = level.queues[holder]?.entries.first else { return nil }
+        return waiters[head.id]
+    }
+
+    /// Removes and returns the waiter to grant next.
+    public mutating func popFirst() -> Waiter? {
+        guard let waiter = first() else { return nil }
+        remove(waiter.lease.id)
+        return waiter
+    }
+
+    /// Removes and returns every waiter whose deadline is at or before `now`.
+    /// - Parameter now: the current time.
+    public mutating func popExpired(now: Timestamp) -> [Waiter] {
+        var expired: [Waiter] = []
+        while let first = deadlines.min, first.deadline <= now {
+            _ = deadlines.popMin()
+            if waiters[first.id]?.sequence == first.sequence, let waiter = remove(first.id) {
+                expired.append(waiter)
+            }
+        }
+        return expired
+    }
+
+    /// Removes and returns every waiter (shutdown).
+    public mutating func removeAll() -> [Waiter] {
+        let all = ordered()
+        self = WaitQueue()
+        return all
+    }
+
+    /// Every waiter in the order they would be granted if nothing else changed (O(n log holders)).
+    ///
+    /// Grants change holders' counts, so the order is simulated: after a holder's head is granted, its
+    /// next waiter competes with one more lease held.
+    public func ordered() -> [Waiter] {
+        var result: [Waiter] = []
+        result.reserveCapacity(waiters.count)
+        var heldNow = held
+        for priority in levels.keys.sorted(by: >) {
+            guard let level = levels[priority] else { continue }
+            var cursors: [HolderKey: Deque<Entry>.Index] = [:]
+            var heap = Heap<Candidate>()
+            for (holder, queue) in level.queues {
+                guard let index = Self.nextLive(queue.entries, from: queue.entries.startIndex, waiters) else { continue }
+                cursors[holder] = index
+                let entry = queue.entries[index]
+                heap.insert(Candidate(atHead: entry.sequence < 0, held: heldNow[holder, default: 0], headSequence: entry.sequence, holder: holder))
+            }
+            while let candidate = heap.popMin() {
+                guard let queue = level.queues[candidate.holder], let index = cursors[candidate.holder] else { continue }
+                let entry = queue.entries[index]
+                if let waiter = waiters[entry.id] { result.append(waiter) }
+                heldNow[candidate.holder, default: 0] += 1
+                if let next = Self.nextLive(queue.entries, from: index + 1, waiters) {
+                    cursors[candidate.holder] = next
+                    let nextEntry = queue.entries[next]
+                    heap.insert(
+                        Candidate(
+                            atHead: nextEntry.sequence < 0,
+                            held: heldNow[candidate.holder, default: 0],
+                            headSequence: nextEntry.sequence,
+                            holder: candidate.holder
+                        )
+                    )
+                }
+            }
+        }
+        return result
+    }
+
+    private static func nextLive(_ entries: Deque<Entry>, from start: Int, _ waiters: [LeaseID: Waiter]) -> Int? {
+        var index = start
+        while index < entries.endIndex {
+            let entry = entries[index]
+            if waiters[entry.id]?.sequence == entry.sequence { return index }
+            index += 1
+        }
+        return nil
+    }
+
+    /// Drops stale entries from the front of a holder's FIFO and returns the live head.
+    private static func cleanHead(_ queue: inout HolderQueue, _ waiters: [LeaseID: Waiter]) -> Entry? {
+        while let head = queue.entries.first {
+            if waiters[head.id]?.sequence == head.sequence { return head }
+            queue.entries.removeFirst()
+        }
+        return nil
+    }
+
+    /// Pops stale candidates until the heap's minimum is true for its holder, and returns that holder.
+    private static func best(_ level: inout Level, _ held: [HolderKey: Int], _ waiters: [LeaseID: Waiter]) -> HolderKey? {
+        if level.candidates.count > 4 * level.queues.count + 64 {
+            rebuild(&level, held, waiters)
+        }
+        while let candidate = level.candidates.min {
+            guard var queue = level.queues[candidate.holder], let head = cleanHead(&queue, waiters) else {
+                _ = level.candidates.popMin()
+                continue
+            }
+            level.queues[candidate.holder] = queue
+            let truth = Candidate(
+                atHead: head.sequence < 0,
+                held: held[candidate.holder, default: 0],
+                headSequence: head.sequence,
+                holder: candidate.holder
+            )
+            if truth == candidate { return candidate.holder }
+            _ = level.candidates.popMin()
+            level.candidates.insert(truth)
+        }
+        return nil
+    }
+
+    private static func rebuild(_ level: inout Level, _ held: [HolderKey: Int], _ waiters: [LeaseID: Waiter]) {
+        var candidates: [Candidate] = []
+        for holder in Array(level.queues.keys) {
+            guard var queue = level.queues[holder], let head = cleanHead(&queue, waiters) else { continue }
+            level.queues[holder] = queue
+            candidates.append(Candidate(atHead: head.sequence < 0, held: held[holder, default: 0], headSequence: head.sequence, holder: holder))
+        }
+        level.candidates = Heap(candidates)
+    }
+}
