@@ -35,6 +35,7 @@ enum Fixture {
 
 extension Timestamp {
     static func + (lhs: Timestamp, rhs: Duration) -> Timestamp { lhs.advanced(by: rhs) }
+    static func - (lhs: Timestamp, rhs: Duration) -> Timestamp { lhs.advanced(by: .zero - rhs) }
 }
 
 extension [GatekeeperAction] {
@@ -81,5 +82,15 @@ extension GatekeeperStateMachine {
     /// Acquires with wait 0 and returns the granted lease or nil.
     mutating func grantNow(holder: String = "h", uid: UInt32 = 1000, priority: Int = 0, now: Timestamp) -> Lease? {
         take(holder: holder, uid: uid, priority: priority, wait: .zero, now: now).1.granted.first
+    }
+}
+
+struct NotGranted: Error {}
+
+extension GatekeeperStateMachine {
+    /// Acquires with wait 0 and throws unless granted.
+    mutating func mustGrant(holder: String = "h", uid: UInt32 = 1000, priority: Int = 0, now: Timestamp) throws -> Lease {
+        guard let lease = grantNow(holder: holder, uid: uid, priority: priority, now: now) else { throw NotGranted() }
+        return lease
     }
 }

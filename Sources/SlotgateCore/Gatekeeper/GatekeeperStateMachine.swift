@@ -653,4 +653,19 @@ public struct SlotCount: Sendable, Hashable {
     public var heldByLeases: Int
     /// Occupied by sessions no lease holds.
     public var external: Int { max(0, inUse - heldByLeases) }
+
+    /// Creates a count.
+    /// - Parameters:
+    ///   - limit: the limit in force.
+    ///   - reserved: `slots.reserve`.
+    ///   - inUse: occupied slots.
+    ///   - free: free slots.
+    ///   - heldByLeases: leases holding slots.
+    public init(limit: Int, reserved: Int, inUse: Int, free: Int, heldByLeases: Int) {
+        self.limit = limit
+        self.reserved = reserved
+        self.inUse = inUse
+        self.free = free
+        self.heldByLeases = heldByLeases
+    }
 }

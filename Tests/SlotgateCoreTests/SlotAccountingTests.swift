@@ -1,0 +1,222 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the slotgate project.
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+import SlotgateCore
+import Testing
+
+/// Each term of design.md "Slot accounting".
+@Suite struct SlotAccountingTests {
+    let t0 = Fixture.start
+
+    @Test func beforeTheFirstReadingNothingIsFree() {
+        let machine = Fixture.machine()
+        let count = machine.count(at: t0)
+        #expect(count.limit == 0)
+        #expect(count.free == 0)
+        #expect(machine.pause(at: t0) == .upstreamUnavailable)
+    }
+
+    @Test func theQuotaReadingIsTheBase() {
+        var machine = Fixture.machine()
+        _ = machine.observe(Fixture.snapshot(at: t0, limit: 3, active: 1, sessions: Fixture.running("x")), now: t0)
+        let count = machine.count(at: t0)
+        #expect(count == SlotCount(limit: 3, reserved: 0, inUse: 1, free: 2, heldByLeases: 0))
+        #expect(count.external == 1)
+    }
+
+    @Test func unboundLeasesCount() {
+        var machine = Fixture.machine(limit: 3)
+        #expect(machine.grantNow(now: t0) != nil)
+        #expect(machine.count(at: t0).inUse == 1)
+        #expect(machine.count(at: t0).heldByLeases == 1)
+    }
+
+    @Test func boundLeasesCountUntilTheListShowsThem() throws {
+        var machine = Fixture.machine(limit: 3)
+        let lease = try machine.mustGrant(now: t0)
+        _ = try machine.bind(lease.id, to: "s1", now: t0 + .seconds(1))
+        #expect(machine.count(at: t0 + .seconds(1)).inUse == 1)
+        // A reading whose list does not show s1 yet (lag): A does not count it, the lease still does.
+        _ = machine.observe(Fixture.snapshot(at: t0 + .seconds(2), limit: 3, active: 0), now: t0 + .seconds(2))
+        #expect(machine.count(at: t0 + .seconds(2)).inUse == 1)
+        // Once listed, A counts it and the lease adds nothing.
+        _ = machine.observe(Fixture.snapshot(at: t0 + .seconds(4), limit: 3, active: 1, sessions: Fixture.running("s1")), now: t0 + .seconds(4))
+        #expect(machine.count(at: t0 + .seconds(4)).inUse == 1)
+    }
+
+    @Test func aSessionReportedTerminalIsCreditedAtOnce() throws {
+        var machine = Fixture.machine(limit: 1)
+        let lease = try machine.mustGrant(now: t0)
+        _ = try machine.bind(lease.id, to: "s1", now: t0)
+        _ = machine.observe(Fixture.snapshot(at: t0 + .seconds(1), limit: 1, active: 1, sessions: Fixture.running("s1")), now: t0 + .seconds(1))
+        #expect(machine.count(at: t0 + .seconds(1)).free == 0)
+        let (id, queued) = machine.take(wait: .seconds(30), now: t0 + .seconds(2))
+        #expect(queued.granted.isEmpty)
+        // The platform says s1 ended: its slot is free before the next quota reading, and the waiter gets it.
+        let actions = machine.observeSession("s1", status: .completed, at: t0 + .seconds(3), now: t0 + .seconds(3))
+        #expect(actions.granted.map(\.id) == [id])
+        #expect(machine.lease(lease.id)?.state == .released)
+        // The next reading no longer lists s1 and A dropped it: the credit ends without double counting.
+        _ = machine.observe(Fixture.snapshot(at: t0 + .seconds(4), limit: 1, active: 0), now: t0 + .seconds(4))
+        #expect(machine.count(at: t0 + .seconds(4)).inUse == 1)
+    }
+
+    @Test func aStaleReadingThatStillListsAnEndedSessionKeepsTheCredit() throws {
+        var machine = Fixture.machine(limit: 2)
+        let lease = try machine.mustGrant(now: t0)
+        _ = try machine.bind(lease.id, to: "s1", now: t0)
+        _ = machine.observe(Fixture.snapshot(at: t0 + .seconds(1), limit: 2, active: 1, sessions: Fixture.running("s1")), now: t0 + .seconds(1))
+        _ = machine.observeSession("s1", status: .failed, at: t0 + .seconds(2), now: t0 + .seconds(2))
+        // The platform is slow to drop it: A still counts s1 and so does the list; credited, not counted twice.
+        _ = machine.observe(Fixture.snapshot(at: t0 + .seconds(3), limit: 2, active: 1, sessions: Fixture.running("s1")), now: t0 + .seconds(3))
+        #expect(machine.count(at: t0 + .seconds(3)).inUse == 0)
+    }
+
+    @Test func anEndedUnboundLeaseKeepsItsSlotUntilAReadingSentAfterItEnded() throws {
+        var machine = Fixture.machine(limit: 1)
+        let lease = try machine.mustGrant(now: t0)
+        _ = try machine.release(lease.id, now: t0 + .seconds(5))
+        #expect(machine.count(at: t0 + .seconds(5)).free == 0)
+        // A reading sent before the release does not settle it.
+        _ = machine.observe(Fixture.snapshot(at: t0 + .seconds(4), limit: 1, active: 0), now: t0 + .seconds(6))
+        #expect(machine.count(at: t0 + .seconds(6)).free == 0)
+        _ = machine.observe(Fixture.snapshot(at: t0 + .seconds(7), limit: 1, active: 0), now: t0 + .seconds(7))
+        #expect(machine.count(at: t0 + .seconds(7)).free == 1)
+    }
+
+    @Test func anExpiredLeaseKeepsItsSlotUntilAReadingSentAfterItExpired() throws {
+        var machine = Fixture.machine(limit: 1) { $0.claimTTL = .seconds(10) }
+        let lease = try machine.mustGrant(now: t0)
+        _ = machine.tick(now: t0 + .seconds(10))
+        #expect(machine.lease(lease.id)?.state == .expired)
+        #expect(machine.count(at: t0 + .seconds(10)).free == 0)
+        _ = machine.observe(Fixture.snapshot(at: t0 + .seconds(11), limit: 1, active: 0), now: t0 + .seconds(11))
+        #expect(machine.count(at: t0 + .seconds(11)).free == 1)
+    }
+
+    @Test func aCreateWithNoAnswerKeepsItsSlotAndAsksForAPoll() throws {
+        var machine = Fixture.machine(limit: 1)
+        let lease = try machine.mustGrant(now: t0)
+        let (_, actions) = try machine.createOutcome(lease.id, .noAnswer, now: t0 + .seconds(8))
+        #expect(actions.upstream == [.pollNow])
+        _ = try machine.release(lease.id, now: t0 + .seconds(2))
+        _ = machine.observe(Fixture.snapshot(at: t0 + .seconds(5), limit: 1, active: 0), now: t0 + .seconds(9))
+        #expect(machine.count(at: t0 + .seconds(9)).free == 0, "a reading sent before the create gave up does not settle it")
+        _ = machine.observe(Fixture.snapshot(at: t0 + .seconds(9), limit: 1, active: 0), now: t0 + .seconds(9))
+        #expect(machine.count(at: t0 + .seconds(9)).free == 1)
+    }
+
+    @Test func aCreateInDoubtSettledByTheRetryIsBound() throws {
+        var machine = Fixture.machine(limit: 2)
+        let lease = try machine.mustGrant(now: t0)
+        _ = try machine.createOutcome(lease.id, .noAnswer, now: t0 + .seconds(1))
+        let (bound, _) = try machine.createOutcome(lease.id, .created(sessionID: "s1"), now: t0 + .seconds(2))
+        #expect(bound.state == .bound)
+        #expect(bound.createInDoubtSince == nil)
+    }
+
+    @Test func a429SeenAnywayFillsTheCountUntilAFreshReadingAndRequeuesAtTheHead() throws {
+        var machine = Fixture.machine(limit: 3)
+        let lease = try machine.mustGrant(holder: "proxy", now: t0)
+        let (other, _) = machine.take(holder: "other", wait: .seconds(60), now: t0)
+        #expect(machine.lease(other)?.state == .granted)
+        let (requeued, actions) = try machine.createOutcome(lease.id, .rejectedTooManyRequests, now: t0 + .seconds(1))
+        #expect(requeued.state == .waiting)
+        #expect(actions.upstream == [.pollNow])
+        #expect(machine.count(at: t0 + .seconds(1)).free == 0)
+        #expect(machine.rejected429Total == 1)
+        let (late, _) = machine.take(holder: "late", wait: .seconds(60), now: t0 + .seconds(1))
+        // A reading sent before the 429 does not lift it.
+        _ = machine.observe(Fixture.snapshot(at: t0 + .milliseconds(500), limit: 3, active: 0), now: t0 + .seconds(2))
+        #expect(machine.lease(lease.id)?.state == .waiting)
+        // A fresh reading shows one slot taken by someone else and one by `other`: the requeued request goes first.
+        let fresh = machine.observe(
+            Fixture.snapshot(at: t0 + .seconds(2), limit: 3, active: 1, sessions: Fixture.running("someone-else")),
+            now: t0 + .seconds(2)
+        )
+        #expect(fresh.granted.map(\.id) == [lease.id])
+        #expect(machine.lease(late)?.state == .waiting)
+    }
+
+    @Test func slotsMaxCapsTheLimitAndReserveKeepsSlotsFree() {
+        var capped = Fixture.machine { $0.slotsMax = 2 }
+        _ = capped.observe(Fixture.snapshot(at: t0, limit: 10, active: 0), now: t0)
+        #expect(capped.count(at: t0).limit == 2)
+        #expect(capped.grantNow(now: t0) != nil)
+        #expect(capped.grantNow(now: t0) != nil)
+        #expect(capped.grantNow(now: t0) == nil)
+
+        var reserved = Fixture.machine { $0.reserve = 1 }
+        _ = reserved.observe(Fixture.snapshot(at: t0, limit: 3, active: 1), now: t0)
+        #expect(reserved.count(at: t0).free == 1)
+        #expect(reserved.grantNow(now: t0) != nil)
+        #expect(reserved.grantNow(now: t0) == nil)
+    }
+
+    @Test func queuedSessionsCountAsOccupied() {
+        var machine = Fixture.machine()
+        _ = machine.observe(
+            Fixture.snapshot(at: t0, limit: 3, active: 1, sessions: [.init(id: "a", status: .running), .init(id: "q", status: .queued)]),
+            now: t0
+        )
+        #expect(machine.count(at: t0).inUse == 2)
+    }
+
+    @Test func aLimitBelowActiveGivesNothingFree() {
+        var machine = Fixture.machine()
+        _ = machine.observe(Fixture.snapshot(at: t0, limit: 2, active: 5), now: t0)
+        #expect(machine.count(at: t0).free == 0)
+        #expect(machine.count(at: t0).external == 5)
+    }
+
+    @Test func staleReadingsPauseGrants() {
+        var machine = Fixture.machine(limit: 3) { $0.maxStaleness = .seconds(60) }
+        #expect(machine.pause(at: t0 + .seconds(60)) == nil)
+        #expect(machine.pause(at: t0 + .seconds(61)) == .upstreamUnavailable)
+        let (tryOnce, failed) = machine.take(wait: .zero, now: t0 + .seconds(61))
+        #expect(failed.failures[tryOnce] == .upstreamUnavailable)
+        let (waiting, queued) = machine.take(wait: .seconds(100), now: t0 + .seconds(61))
+        #expect(queued.granted.isEmpty)
+        #expect(queued.upstream == [.pollNow])
+        let actions = machine.observe(Fixture.snapshot(at: t0 + .seconds(62), limit: 3, active: 0), now: t0 + .seconds(62))
+        #expect(actions.granted.map(\.id) == [waiting])
+    }
+
+    @Test func theTokenFloorPausesGrantsUntilTheWindowResets() {
+        var machine = Fixture.machine(limit: 3) { $0.tokensMinRemaining = 1000 }
+        let windowEnd = t0 + .seconds(3600)
+        _ = machine.observeTokens(
+            TokenReading(limit: 10_000, used: 9500, remaining: nil, windowStart: t0, windowEnd: windowEnd, sentAt: t0),
+            now: t0
+        )
+        #expect(machine.tokens?.remaining == 500)
+        #expect(machine.pause(at: t0) == .tokenBudget)
+        let (tryOnce, failed) = machine.take(wait: .zero, now: t0)
+        #expect(failed.failures[tryOnce] == .tokenBudgetExhausted)
+        let (waiting, _) = machine.take(wait: .seconds(7200), now: t0)
+        #expect(machine.nextDeadline(now: t0).map { $0 <= windowEnd } == true)
+        _ = machine.observe(Fixture.snapshot(at: windowEnd, limit: 3, active: 0), now: windowEnd)
+        #expect(machine.lease(waiting)?.state == .granted, "the pause lifts at the window's end")
+    }
+
+    @Test func tokenNullsMeanUnlimitedOrKeepTheLastValue() {
+        var machine = Fixture.machine(limit: 3) { $0.tokensMinRemaining = 1000 }
+        _ = machine.observeTokens(TokenReading(limit: nil, used: 5, remaining: nil, windowStart: t0, windowEnd: nil, sentAt: t0), now: t0)
+        #expect(machine.pause(at: t0) == nil, "a null limit is unlimited")
+        _ = machine.observeTokens(TokenReading(limit: 2000, used: 1500, remaining: nil, windowStart: t0, windowEnd: nil, sentAt: t0), now: t0)
+        #expect(machine.pause(at: t0) == .tokenBudget)
+        _ = machine.observeTokens(TokenReading(limit: 2000, used: nil, remaining: nil, windowStart: t0, windowEnd: nil, sentAt: t0), now: t0)
+        #expect(machine.tokens?.remaining == 500, "a null used keeps the last known figure")
+        #expect(machine.pause(at: t0) == .tokenBudget)
+    }
+
+    @Test func theTokenFloorIsOffByDefault() {
+        var machine = Fixture.machine(limit: 3)
+        _ = machine.observeTokens(TokenReading(limit: 10, used: 10, remaining: 0, windowStart: t0, windowEnd: nil, sentAt: t0), now: t0)
+        #expect(machine.pause(at: t0) == nil)
+    }
+}
