@@ -77,6 +77,8 @@ public struct GatekeeperStateMachine: Sendable {
     private var listedQueued: Set<String> = []
     /// Sessions the platform reported terminal (or unknown), with when; kept while a reading still lists them.
     private var terminated: [String: Timestamp] = [:]
+    /// How many of `terminated` the newest list still shows (and `active` still counts): the credit.
+    private var terminatedListed = 0
     /// A create met 429 at this time: count every slot as taken until a reading sent after it.
     private var saturatedSince: Timestamp?
     /// The newest token reading.
@@ -284,7 +286,11 @@ public struct GatekeeperStateMachine: Sendable {
     ///   - id: the lease id.
     ///   - cancelSession: whether to cancel the session on the platform.
     ///   - now: the current time.
-    public mutating func release(_ id: LeaseID, cancelSession: Bool = false, now: Timestamp) throws(GatekeeperError) -> (
+    public mutating func release(
+        _ id: LeaseID,
+        cancelSession: Bool = false,
+        now: Timestamp
+    ) throws(GatekeeperError) -> (
         Lease, [GatekeeperAction]
     ) {
         guard var lease = leases[id] else {
@@ -327,7 +333,11 @@ public struct GatekeeperStateMachine: Sendable {
     ///   - id: the lease id.
     ///   - outcome: what the platform answered.
     ///   - now: the current time.
-    public mutating func createOutcome(_ id: LeaseID, _ outcome: CreateOutcome, now: Timestamp) throws(GatekeeperError) -> (
+    public mutating func createOutcome(
+        _ id: LeaseID,
+        _ outcome: CreateOutcome,
+        now: Timestamp
+    ) throws(GatekeeperError) -> (
         Lease, [GatekeeperAction]
     ) {
         guard var lease = leases[id] else { throw .leaseNotFound(id.rawValue) }
@@ -382,6 +392,7 @@ public struct GatekeeperStateMachine: Sendable {
         }
         // A terminated session the platform no longer lists is out of `active`: its credit ends.
         terminated = terminated.filter { listedCounted.contains($0.key) || listedQueued.contains($0.key) }
+        terminatedListed = terminated.count
         if let since = saturatedSince, reading.sentAt > since { saturatedSince = nil }
         var actions: [GatekeeperAction] = []
         for id in Array(endedCounting) {
@@ -433,7 +444,9 @@ public struct GatekeeperStateMachine: Sendable {
     ///   - now: the current time.
     public mutating func observeSession(_ session: String, status: SessionStatus?, at: Timestamp, now: Timestamp) -> [GatekeeperAction] {
         guard status?.isTerminal ?? true else { return [] }
-        terminated[session] = at
+        if terminated.updateValue(at, forKey: session) == nil, listedCounted.contains(session) || listedQueued.contains(session) {
+            terminatedListed += 1
+        }
         confirmations[session] = nil
         var actions: [GatekeeperAction] = []
         if let id = bySession[session], var lease = leases[id], lease.state == .bound || lease.state == .draining {
@@ -629,9 +642,7 @@ extension GatekeeperStateMachine {
             }
         }
         inUse += endedCounting.count
-        for session in terminated.keys where listedCounted.contains(session) || listedQueued.contains(session) {
-            inUse -= 1
-        }
+        inUse -= terminatedListed
         inUse = max(0, inUse)
         if saturatedSince != nil { inUse = max(inUse, limit) }
         let free = max(0, limit - settings.reserve - inUse)

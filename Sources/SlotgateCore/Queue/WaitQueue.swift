@@ -132,18 +132,11 @@ public struct WaitQueue: Sendable {
         let holder = lease.holderKey
         waiters[lease.id] = Waiter(lease: lease, deadline: deadline, sequence: sequence)
         waitingPerHolder[holder, default: 0] += 1
-        var level = levels[lease.priority] ?? Level()
-        var queue = level.queues[holder] ?? HolderQueue()
+        // Mutate the level and its FIFO in place: copying them out of the dictionaries would copy every
+        // holder's queue on each change (copy-on-write with two references).
         let entry = Entry(id: lease.id, sequence: sequence)
-        if atHead { queue.entries.prepend(entry) } else { queue.entries.append(entry) }
-        queue.live += 1
-        level.live += 1
-        let becameHead = atHead || queue.live == 1
-        level.queues[holder] = queue
-        if becameHead {
-            level.candidates.insert(Candidate(atHead: atHead, held: held[holder, default: 0], headSequence: sequence, holder: holder))
-        }
-        levels[lease.priority] = level
+        let heldNow = held[holder, default: 0]
+        Self.insert(entry, atHead: atHead, holder: holder, held: heldNow, into: &levels[lease.priority, default: Level()])
         if let deadline {
             if deadlines.count > 2 * waiters.count + 1024 {
                 deadlines = Heap(deadlines.unordered.filter { waiters[$0.id]?.sequence == $0.sequence })
@@ -162,13 +155,8 @@ public struct WaitQueue: Sendable {
         let priority = waiter.lease.priority
         waitingPerHolder[holder, default: 1] -= 1
         if waitingPerHolder[holder] == 0 { waitingPerHolder[holder] = nil }
-        if var level = levels[priority] {
-            level.live -= 1
-            if var queue = level.queues[holder] {
-                queue.live -= 1
-                level.queues[holder] = queue.live == 0 ? nil : queue
-            }
-            levels[priority] = level.live == 0 ? nil : level
+        if levels[priority] != nil, Self.removeOne(holder, from: &levels[priority, default: Level()]) {
+            levels[priority] = nil
         }
         return waiter
     }
@@ -180,22 +168,17 @@ public struct WaitQueue: Sendable {
     public mutating func setHeld(_ count: Int, for holder: HolderKey) {
         guard held[holder, default: 0] != count else { return }
         held[holder] = count == 0 ? nil : count
-        for priority in levels.keys {
-            guard var level = levels[priority], var queue = level.queues[holder], let head = Self.cleanHead(&queue, waiters) else {
-                continue
-            }
-            level.queues[holder] = queue
-            level.candidates.insert(Candidate(atHead: head.sequence < 0, held: count, headSequence: head.sequence, holder: holder))
-            levels[priority] = level
+        for priority in Array(levels.keys) where levels[priority]?.queues[holder] != nil {
+            Self.pushCandidate(for: holder, held: count, into: &levels[priority, default: Level()], waiters)
         }
     }
 
     /// The waiter that would be granted next, without removing it.
     public mutating func first() -> Waiter? {
-        guard let priority = levels.keys.max(), var level = levels[priority] else { return nil }
-        defer { levels[priority] = level }
-        guard let holder = Self.best(&level, held, waiters) else { return nil }
-        guard let head = level.queues[holder]?.entries.first else { return nil }
+        guard let priority = levels.keys.max(),
+            let holder = Self.best(&levels[priority, default: Level()], held, waiters),
+            let head = levels[priority]?.queues[holder]?.entries.first
+        else { return nil }
         return waiters[head.id]
     }
 
@@ -291,11 +274,12 @@ public struct WaitQueue: Sendable {
             rebuild(&level, held, waiters)
         }
         while let candidate = level.candidates.min {
-            guard var queue = level.queues[candidate.holder], let head = cleanHead(&queue, waiters) else {
+            guard level.queues[candidate.holder] != nil,
+                let head = cleanHead(&level.queues[candidate.holder, default: HolderQueue()], waiters)
+            else {
                 _ = level.candidates.popMin()
                 continue
             }
-            level.queues[candidate.holder] = queue
             let truth = Candidate(
                 atHead: head.sequence < 0,
                 held: held[candidate.holder, default: 0],
@@ -309,11 +293,39 @@ public struct WaitQueue: Sendable {
         return nil
     }
 
+    private static func insert(_ entry: Entry, atHead: Bool, holder: HolderKey, held: Int, into level: inout Level) {
+        level.live += 1
+        let becameHead = appendEntry(entry, atHead: atHead, to: &level.queues[holder, default: HolderQueue()])
+        if becameHead {
+            level.candidates.insert(Candidate(atHead: atHead, held: held, headSequence: entry.sequence, holder: holder))
+        }
+    }
+
+    private static func appendEntry(_ entry: Entry, atHead: Bool, to queue: inout HolderQueue) -> Bool {
+        if atHead { queue.entries.prepend(entry) } else { queue.entries.append(entry) }
+        queue.live += 1
+        return atHead || queue.live == 1
+    }
+
+    /// Drops one live waiter of `holder` from a level; returns whether the level is now empty.
+    private static func removeOne(_ holder: HolderKey, from level: inout Level) -> Bool {
+        level.live -= 1
+        if level.queues[holder] != nil {
+            level.queues[holder, default: HolderQueue()].live -= 1
+            if level.queues[holder]?.live == 0 { level.queues[holder] = nil }
+        }
+        return level.live == 0
+    }
+
+    private static func pushCandidate(for holder: HolderKey, held: Int, into level: inout Level, _ waiters: [LeaseID: Waiter]) {
+        guard let head = cleanHead(&level.queues[holder, default: HolderQueue()], waiters) else { return }
+        level.candidates.insert(Candidate(atHead: head.sequence < 0, held: held, headSequence: head.sequence, holder: holder))
+    }
+
     private static func rebuild(_ level: inout Level, _ held: [HolderKey: Int], _ waiters: [LeaseID: Waiter]) {
         var candidates: [Candidate] = []
         for holder in Array(level.queues.keys) {
-            guard var queue = level.queues[holder], let head = cleanHead(&queue, waiters) else { continue }
-            level.queues[holder] = queue
+            guard let head = cleanHead(&level.queues[holder, default: HolderQueue()], waiters) else { continue }
             candidates.append(Candidate(atHead: head.sequence < 0, held: held[holder, default: 0], headSequence: head.sequence, holder: holder))
         }
         level.candidates = Heap(candidates)
