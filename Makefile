@@ -1,3 +1,4 @@
+SHELL := /bin/bash
 # slotgate: build, test, lint, benchmarks.
 #
 #   make test    install what is missing, build, lint, run every test
@@ -8,7 +9,7 @@ SWIFT_FORMAT ?= $(SWIFT) format
 PREFIX       ?= /usr/local
 APT_PACKAGES := libsystemd-dev libsqlite3-dev pkg-config
 
-.PHONY: all deps build lint test bench clean
+.PHONY: all deps build lint test bench clean demo
 
 all: build
 
@@ -27,8 +28,20 @@ build: deps
 lint:
 	$(SWIFT_FORMAT) lint --strict --recursive Sources Tests Benchmarks Package.swift
 
+# Swift Testing prints its own summary; the last line repeats it plainly ("N passed, N failed").
 test: build lint
-	$(SWIFT) test --skip-build
+	@set -o pipefail; $(SWIFT) test --skip-build 2>&1 | tee .build/test-output.txt; status=$$?; \
+	summary=$$(grep -E "Test run with [0-9]+ tests" .build/test-output.txt | tail -1); \
+	total=$$(echo "$$summary" | sed -E 's/.*Test run with ([0-9]+) tests.*/\1/'); \
+	issues=$$(echo "$$summary" | sed -nE 's/.* with ([0-9]+) issues?.*/\1/p'); \
+	if [ $$status -eq 0 ]; then echo "$${total:-0} passed, 0 failed"; else echo "tests: $${total:-0} run, $${issues:-some} failed"; fi; \
+	exit $$status
+
+# The README's first command: slotgated on its built-in platform simulator, a dozen agent jobs through it, the figures.
+# No API key, no network.
+demo: deps
+	$(SWIFT) build --product slotgate
+	.build/debug/slotgate demo
 
 bench: deps
 	$(SWIFT) build -c release --product slotgate-bench

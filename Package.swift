@@ -10,6 +10,8 @@ let package = Package(
     name: "slotgate",
     platforms: [.macOS(.v15)],
     products: [
+        .executable(name: "slotgated", targets: ["slotgated"]),
+        .executable(name: "slotgate", targets: ["slotgate"]),
         .executable(name: "agp-sim", targets: ["agp-sim"]),
         .library(name: "SlotgateCore", targets: ["SlotgateCore"]),
         .library(name: "SlotgateUpstream", targets: ["SlotgateUpstream"]),
@@ -18,10 +20,14 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0", traits: [.defaults, "YAML"]),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
@@ -72,6 +78,73 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The daemon's settings: one layered reader (defaults, YAML file, SLOTGATE_* env, flags), validated.
+        .target(
+            name: "SlotgateConfig",
+            dependencies: [
+                "SlotgateCore",
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The local API on the Unix socket: leases, long-poll and streamed waits, the proxy, metrics.
+        .target(
+            name: "SlotgateServer",
+            dependencies: [
+                "SlotgateCore", "SlotgateUpstream",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Wiring of the daemon: config, services in one group, signals, the embedded simulator.
+        .target(
+            name: "SlotgateDaemon",
+            dependencies: [
+                "SlotgateCore", "SlotgateUpstream", "SlotgateServer", "SlotgateConfig", "AGPSimulator",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "slotgated",
+            dependencies: [
+                "SlotgateDaemon",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // A client of the local API over the Unix socket, for the CLI and the tests.
+        .target(
+            name: "SlotgateClient",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "slotgate",
+            dependencies: [
+                "SlotgateClient", "SlotgateDaemon",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Fakes shared by the test targets and the benchmarks.
         .target(
             name: "SlotgateTesting",
@@ -96,6 +169,35 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SlotgateConfigTests",
+            dependencies: [
+                "SlotgateConfig", "SlotgateCore",
+                .product(name: "Configuration", package: "swift-configuration"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SlotgateServerTests",
+            dependencies: [
+                "SlotgateServer", "SlotgateDaemon", "SlotgateClient", "SlotgateTesting", "AGPSimulator",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // End-to-end: the real slotgated and agp-sim binaries, real Unix sockets, many clients at once.
+        .testTarget(
+            name: "SlotgateEndToEndTests",
+            dependencies: [
+                "SlotgateClient",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -154,6 +154,16 @@ final class RecordingPersistence: LeasePersistence {
         _ = await parked
     }
 
+    @Test func thePollerIsToldWhenThePaceChanges() async throws {
+        let gatekeeper = gatekeeper()
+        await gatekeeper.observe(reading(limit: 1, active: 0))
+        var work = gatekeeper.upstreamWork.makeAsyncIterator()
+        let lease = try await gatekeeper.acquire(AcquireRequest(wait: .zero)).get()
+        #expect(await work.next() == .paceChanged, "an unbound lease needs the fast pace")
+        _ = try await gatekeeper.bind(lease.id, to: "s1")
+        #expect(await work.next() == .paceChanged, "nothing to watch closely: idle again")
+    }
+
     /// Many concurrent requests against a small limit: never more granted than free, everyone served in the end.
     @Test func manyConcurrentRequestsNeverExceedTheLimit() async throws {
         let gatekeeper = gatekeeper()

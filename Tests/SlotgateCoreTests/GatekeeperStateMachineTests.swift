@@ -251,7 +251,10 @@ import Testing
         // A reading sent before the restart finished, listing s1, does not make the bound lease "seen".
         _ = after.observe(Fixture.snapshot(at: restart - .seconds(1), limit: 3, active: 1, sessions: Fixture.running("s1")), now: restart)
         #expect(after.count(at: restart).inUse == 2)
-        _ = after.observe(Fixture.snapshot(at: restart + .seconds(1), limit: 3, active: 1, sessions: Fixture.running("s1")), now: restart + .seconds(1))
+        _ = after.observe(
+            Fixture.snapshot(at: restart + .seconds(1), limit: 3, active: 1, sessions: Fixture.running("s1")),
+            now: restart + .seconds(1)
+        )
         #expect(after.count(at: restart + .seconds(1)).inUse == 2, "A counts s1, the granted lease adds one")
         #expect(after.count(at: restart + .seconds(1)).heldByLeases == 2)
         _ = after.tick(now: granted.expiresAt ?? restart)

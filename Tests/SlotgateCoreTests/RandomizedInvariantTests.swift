@@ -262,6 +262,8 @@ import Glibc
                     try apply(machine.observe(platform.snapshot(at: now), now: now))
                 case .confirmSession(let session):
                     try apply(machine.observeSession(session, status: platform.status(session), at: now, now: now))
+                case .paceChanged:
+                    continue
                 case .cancelSession(let session):
                     platform.sessions[session]?.ended = true
                     try apply(machine.observeSession(session, status: platform.status(session), at: now, now: now))

@@ -212,12 +212,20 @@ struct AGPClientSimulatorTests {
     @Test func readWith422ListShapeThrowsWithTheMessages() async throws {
         try await SimulatorHarness.run { context in
             let error = try await #require(throws: AGPError.self) {
-                _ = try await context.client.sessionStatus(id: "not-a-uuid")
+                _ = try await context.client.cancelSession(id: "not-a-uuid")
             }
             #expect(error.kind == .http)
             #expect(error.status == 422)
             #expect(error.message?.contains("Input should be a valid UUID") == true)
             #expect(error.attempts == 1)
+        }
+    }
+
+    /// A malformed id fails the platform's path validation (422): no such session exists, so it holds no slot.
+    @Test func statusOfAMalformedIDIsNoSession() async throws {
+        try await SimulatorHarness.run { context in
+            let status = try await context.client.sessionStatus(id: "not-a-uuid")
+            #expect(status == nil)
         }
     }
 

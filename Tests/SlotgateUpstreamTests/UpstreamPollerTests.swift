@@ -71,6 +71,26 @@ struct UpstreamPollerTests {
         }
     }
 
+    /// Someone starts waiting while the poller sleeps its idle interval: the next poll comes one fast interval after
+    /// the last, not 30 s later, and without an extra immediate poll.
+    @Test func aPaceChangeToFastShortensTheIdleWait() async throws {
+        try await PollerHarness.run(pace: .idle) { harness in
+            let first = try #require(await harness.events.nextSnapshot())
+            await harness.settle()
+            #expect(harness.clock.nextDeadline == first.sentAt.advanced(by: .seconds(30)))
+            await harness.observer.set(pace: .fast)
+            harness.work.yield(.paceChanged)
+            // The poller wakes, re-reads the pace and goes back to sleep with the earlier deadline.
+            let expected = first.sentAt.advanced(by: .seconds(2))
+            for _ in 0..<10_000 where harness.clock.nextDeadline != expected { await Task.yield() }
+            #expect(harness.clock.nextDeadline == expected)
+            #expect(await harness.client.count("list") == 1)
+            await harness.advance(by: .seconds(2))
+            let second = try #require(await harness.events.nextSnapshot())
+            #expect(second.sentAt == first.sentAt.advanced(by: .seconds(2)))
+        }
+    }
+
     @Test func pollNowFromTheWorkStreamPollsAtOnce() async throws {
         try await PollerHarness.run(pace: .idle) { harness in
             _ = await harness.events.nextSnapshot()

@@ -23,6 +23,16 @@ public protocol LeasePersistence: Sendable {
     func forget(_ ids: [LeaseID]) async throws
 }
 
+/// Reads and cancels one session on the platform, for a release that should not wait for the next poll.
+public protocol SessionProbe: Sendable {
+    /// `GET /sessions/{id}/status`; nil on 404.
+    /// - Parameter id: the session id.
+    func sessionStatus(id: String) async throws -> SessionStatus?
+    /// `DELETE /sessions/{id}`; false on 404.
+    /// - Parameter id: the session id.
+    func cancelSession(id: String) async throws -> Bool
+}
+
 /// The gatekeeper: the one actor that owns the state machine, the waiting requests' continuations and the
 /// timer. It carries out the machine's actions: writes before answering a grant, answers waiters, and hands
 /// platform work to the poller through `upstreamWork`.
@@ -43,9 +53,15 @@ public actor Gatekeeper: PlatformObserver, Service {
     private var wakePending = false
     /// Bumped whenever waiters' positions may have changed.
     private var queueVersion: UInt64 = 0
-    private var queueWatchers: [CheckedContinuation<UInt64, Never>] = []
+    private var queueWatchers: [UInt64: CheckedContinuation<UInt64, Never>] = [:]
+    private var nextWatcher: UInt64 = 0
+    /// The pace last told to the poller.
+    private var lastPace = PollingPace.idle
+    /// Waiters' positions, computed at most once per queue version.
+    private var positions: (version: UInt64, byID: [LeaseID: Int]) = (0, [:])
     private let clock: any TimestampClock
     private let persistence: (any LeasePersistence)?
+    private let probe: (any SessionProbe)?
     private let logger: Logger
     private let workContinuation: AsyncStream<UpstreamWork>.Continuation
 
@@ -59,6 +75,7 @@ public actor Gatekeeper: PlatformObserver, Service {
     ///   - clock: the clock.
     ///   - persistence: where leases are written before grants are answered; nil keeps them in memory only.
     ///   - restoring: leases read back from the store at start.
+    ///   - probe: reads a released lease's session once before the release is answered; nil leaves it to the poller.
     ///   - logger: the logger.
     ///   - seed: seeds lease ids; nil seeds from the system.
     public init(
@@ -67,6 +84,7 @@ public actor Gatekeeper: PlatformObserver, Service {
         clock: any TimestampClock = WallClock(),
         persistence: (any LeasePersistence)? = nil,
         restoring: [Lease] = [],
+        probe: (any SessionProbe)? = nil,
         logger: Logger,
         seed: UInt64? = nil
     ) {
@@ -76,6 +94,7 @@ public actor Gatekeeper: PlatformObserver, Service {
         self.machine = machine
         self.clock = clock
         self.persistence = persistence
+        self.probe = probe
         self.logger = logger
         (self.upstreamWork, self.workContinuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
     }
@@ -87,10 +106,23 @@ public actor Gatekeeper: PlatformObserver, Service {
     /// - Parameter request: the request.
     /// - Returns: the granted lease, or the reason there is none.
     public func acquire(_ request: AcquireRequest) async -> Result<Lease, GatekeeperError> {
+        await outcome(of: submit(request))
+    }
+
+    /// Queues a request and returns its lease id at once; `outcome(of:)` then waits for the grant or the error.
+    /// Used by streamed waits, which report the request's position while it waits.
+    /// - Parameter request: the request.
+    public func submit(_ request: AcquireRequest) async -> LeaseID {
         let (id, actions) = machine.acquire(request, now: clock.now)
         unparked.insert(id)
         await execute(actions)
-        return await park(id)
+        return id
+    }
+
+    /// Waits for the outcome of a request queued with `submit`. Cancelling the calling task removes the request.
+    /// - Parameter id: the id `submit` returned.
+    public func outcome(of id: LeaseID) async -> Result<Lease, GatekeeperError> {
+        await park(id)
     }
 
     /// Parks the request `id` until its outcome; an outcome that arrived before the request parked is taken at once.
@@ -160,9 +192,33 @@ public actor Gatekeeper: PlatformObserver, Service {
     ///   - cancelSession: also cancel the session on the platform.
     public func release(_ id: LeaseID, cancelSession: Bool = false) async throws(GatekeeperError) -> Lease {
         let (lease, actions) = try machine.release(id, cancelSession: cancelSession, now: clock.now)
-        try await executeDurably(actions)
+        guard let probe, let session = lease.sessionID, lease.state == .draining else {
+            try await executeDurably(actions)
+            return machine.lease(id) ?? lease
+        }
+        // Read the session once here rather than through the poller, so a session that already ended frees
+        // its slot before this answer (what keeps `slotgate run` near 100 % utilization).
+        let mine: Set<UpstreamWork> = [.confirmSession(session), .cancelSession(session)]
+        try await executeDurably(
+            actions.filter {
+                guard case .upstream(let work) = $0 else { return true }
+                return !mine.contains(work)
+            }
+        )
+        let at = clock.now
+        do {
+            if cancelSession { _ = try await probe.cancelSession(id: session) }
+            let status = try await probe.sessionStatus(id: session)
+            await execute(machine.observeSession(session, status: status, at: at, now: clock.now))
+        } catch {
+            // The platform cannot be reached: the lease stays draining and the poller settles it.
+            workContinuation.yield(cancelSession ? .cancelSession(session) : .confirmSession(session))
+        }
         return machine.lease(id) ?? lease
     }
+
+    /// Answers at once; `/healthz` uses it to tell that the actor is not stuck.
+    public func ping() -> Bool { true }
 
     /// Records the outcome of a create made with a granted lease (the proxy).
     /// - Parameters:
@@ -197,16 +253,32 @@ public actor Gatekeeper: PlatformObserver, Service {
     /// - Parameter id: the lease id.
     public func position(of id: LeaseID) -> (position: Int, waiting: Int)? {
         guard machine.lease(id)?.state == .waiting else { return nil }
-        let ordered = machine.waiters()
-        guard let index = ordered.firstIndex(where: { $0.lease.id == id }) else { return nil }
-        return (index + 1, ordered.count)
+        if positions.version != queueVersion || positions.byID.isEmpty {
+            // Computed once per queue version, so many streamed waits cost one O(n log n) pass per change.
+            var byID: [LeaseID: Int] = [:]
+            for (index, waiter) in machine.waiters().enumerated() { byID[waiter.lease.id] = index + 1 }
+            positions = (queueVersion, byID)
+        }
+        guard let position = positions.byID[id] else { return nil }
+        return (position, positions.byID.count)
     }
 
-    /// Waits until the queue changes after `version`, then returns the new version.
+    /// Waits until the queue changes after `version`, then returns the new version; returns at once when the
+    /// calling task is cancelled.
     /// - Parameter version: the version the caller has seen.
     public func queueChange(after version: UInt64) async -> UInt64 {
-        if queueVersion != version { return queueVersion }
-        return await withCheckedContinuation { queueWatchers.append($0) }
+        if queueVersion != version || Task.isCancelled { return queueVersion }
+        nextWatcher &+= 1
+        let token = nextWatcher
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { queueWatchers[token] = $0 }
+        } onCancel: {
+            Task { await self.dropWatcher(token) }
+        }
+    }
+
+    private func dropWatcher(_ token: UInt64) {
+        queueWatchers.removeValue(forKey: token)?.resume(returning: queueVersion)
     }
 
     /// The current queue version.
@@ -234,6 +306,8 @@ public actor Gatekeeper: PlatformObserver, Service {
     // MARK: PlatformObserver
 
     public func pollingPace() -> PollingPace { machine.pollingPace }
+
+    public func needsSessionList() -> Bool { machine.needsSessionList }
 
     public func observe(_ snapshot: PlatformSnapshot) async {
         await execute(machine.observe(snapshot, now: clock.now))
@@ -325,6 +399,7 @@ public actor Gatekeeper: PlatformObserver, Service {
     /// Carries out actions in order. Grants are written before they are answered; a grant that cannot be written
     /// is taken back and its request answered `state_unwritable`, so nothing is answered that was not written.
     private func execute(_ actions: [GatekeeperAction]) async {
+        defer { notePaceChange() }
         guard !actions.isEmpty else { return }
         var writes: [Lease] = []
         var forgets: [LeaseID] = []
@@ -369,11 +444,20 @@ public actor Gatekeeper: PlatformObserver, Service {
         }
         if queueChanged {
             queueVersion &+= 1
-            let watchers = queueWatchers
-            queueWatchers = []
+            let watchers = queueWatchers.values
+            queueWatchers = [:]
             for watcher in watchers { watcher.resume(returning: queueVersion) }
         }
         wake()
+    }
+
+    /// Tells the poller when the pace changed, so it need not wait out an idle interval.
+    private func notePaceChange() {
+        let pace = machine.pollingPace
+        if pace != lastPace {
+            lastPace = pace
+            workContinuation.yield(.paceChanged)
+        }
     }
 
     /// Hands an outcome to its parked request, or keeps it for a request about to park.

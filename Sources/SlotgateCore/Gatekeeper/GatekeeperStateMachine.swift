@@ -128,6 +128,12 @@ public struct GatekeeperStateMachine: Sendable {
         return .idle
     }
 
+    /// Whether a poll needs the session list: sessions are tracked (bound or draining leases) or requests wait.
+    /// Without a list the count is conservative (every bound lease counts on top of `active`).
+    public var needsSessionList: Bool {
+        !queue.isEmpty || !bySession.isEmpty
+    }
+
     /// Why grants are paused now, if they are.
     /// - Parameter now: the current time.
     public func pause(at now: Timestamp) -> PauseReason? {

@@ -21,6 +21,9 @@ public enum UpstreamWork: Sendable, Hashable {
     case confirmSession(String)
     /// Cancel a session on the platform (`DELETE /sessions/{id}`), then confirm its status.
     case cancelSession(String)
+    /// The pace changed (someone started waiting, or the last unbound lease went): the next poll is due one
+    /// interval of the new pace after the last.
+    case paceChanged
 }
 
 /// What the poller reports to the gatekeeper.
@@ -29,6 +32,9 @@ public enum UpstreamWork: Sendable, Hashable {
 public protocol PlatformObserver: Sendable {
     /// The pace the poller should keep now.
     func pollingPace() async -> PollingPace
+    /// Whether the next poll needs the list of non-terminal sessions besides the quota: only while sessions are
+    /// tracked (bound or draining leases) or requests wait. An idle daemon reads the quota alone.
+    func needsSessionList() async -> Bool
     /// A successful poll: quota plus the list of non-terminal sessions.
     /// - Parameter snapshot: the reading, with the time its first request was sent.
     func observe(_ snapshot: PlatformSnapshot) async
@@ -46,4 +52,9 @@ public protocol PlatformObserver: Sendable {
     ///   - status: the status, or nil when the platform does not know the session.
     ///   - at: when the request was sent.
     func observeSession(_ id: String, status: SessionStatus?, at: Timestamp) async
+}
+
+extension PlatformObserver {
+    /// By default every poll lists the sessions.
+    public func needsSessionList() async -> Bool { true }
 }

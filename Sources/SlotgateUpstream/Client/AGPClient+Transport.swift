@@ -166,9 +166,11 @@ extension AGPClient {
             logger[metadataKey: "agp.status"] = "\(response.status)"
             logger[metadataKey: "agp.elapsed_ms"] = "\((ContinuousClock.now - started).milliseconds)"
             logger.debug("Platform answered")
+            configuration.onAnswer(route, response.status)
             return response
         } catch {
             if Task.isCancelled { throw CancellationError() }
+            configuration.onAnswer(route, 0)
             let failure = classify(error, route: route, timeout: timeout, attempt: attempt)
             logger[metadataKey: "agp.error"] = "\(failure.kind)"
             logger[metadataKey: "agp.elapsed_ms"] = "\((ContinuousClock.now - started).milliseconds)"

@@ -110,7 +110,9 @@ public final class AGPClient: PlatformClient {
         }
     }
 
-    /// Reads one session's status (`GET /sessions/{id}/status`); nil when the platform answers 404.
+    /// Reads one session's status (`GET /sessions/{id}/status`); nil when the platform answers 404, or 422 for an
+    /// id that is not a valid session id (agp-api.md §2: such an id fails path validation, so no such session can
+    /// exist and it holds no slot).
     /// - Parameter id: the session id.
     public func sessionStatus(id: String) async throws -> SessionStatus? {
         let route = "GET /sessions/{id}/status"
@@ -120,7 +122,7 @@ public final class AGPClient: PlatformClient {
             query: [],
             route: route
         )
-        if response.status == 404 { return nil }
+        if response.status == 404 || response.status == 422 { return nil }
         let body = try decode(WireFormat.StatusBody.self, response, route: route, attempts: attempts)
         return body.status.value
     }

@@ -21,6 +21,8 @@ public struct AGPClientConfiguration: Sendable {
     public var maxListPages: Int
     /// How the client waits between attempts; tests replace it to record or shorten waits.
     public var sleep: @Sendable (Duration) async throws -> Void
+    /// Told of every attempt's outcome: the route and the HTTP status, or 0 when there was no answer (metrics).
+    public var onAnswer: @Sendable (_ route: String, _ status: Int) -> Void = { _, _ in }
 
     /// Creates a configuration.
     /// - Parameters:

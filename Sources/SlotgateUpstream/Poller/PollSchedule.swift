@@ -15,7 +15,7 @@ import SlotgateCore
 /// Token reads run on their own schedule, at most once per ``PollerSettings/tokenInterval`` when they succeed.
 struct PollSchedule: Sendable {
     /// The settings in force.
-    let settings: PollerSettings
+    var settings: PollerSettings
     /// When the next poll is due without a request.
     private(set) var nextPollAt: Timestamp
     /// When the next token read is due.
@@ -28,6 +28,8 @@ struct PollSchedule: Sendable {
     private(set) var lastPollStartedAt: Timestamp?
     /// Whether a poll was asked for since the last one started.
     private(set) var pollRequested = false
+    /// The pace the last successful poll reported.
+    private(set) var pace = PollingPace.fast
 
     /// A schedule whose first poll and first token read are due at `now`.
     init(now: Timestamp, settings: PollerSettings) {
@@ -76,8 +78,17 @@ struct PollSchedule: Sendable {
     /// The poll sent at `sentAt` succeeded; the next one is due one interval later.
     mutating func pollSucceeded(sentAt: Timestamp, pace: PollingPace) {
         pollFailures = 0
+        self.pace = pace
         let interval = pace == .fast ? settings.fastInterval : settings.idleInterval
         nextPollAt = sentAt.advanced(by: interval)
+    }
+
+    /// The pace changed between polls: after a successful poll, the next one is due one interval of the new pace
+    /// after the last one started (sooner when the pace became fast, later when it became idle).
+    mutating func paceChanged(to pace: PollingPace) {
+        self.pace = pace
+        guard pollFailures == 0, let lastPollStartedAt else { return }
+        nextPollAt = lastPollStartedAt.advanced(by: pace == .fast ? settings.fastInterval : settings.idleInterval)
     }
 
     /// The poll failed at `now`; the next one waits out the backoff (or `Retry-After`).
@@ -89,7 +100,13 @@ struct PollSchedule: Sendable {
     /// The token read sent at `sentAt` succeeded.
     mutating func tokensSucceeded(sentAt: Timestamp) {
         tokenFailures = 0
-        nextTokensAt = sentAt.advanced(by: settings.tokenInterval)
+        nextTokensAt = sentAt.advanced(by: tokenInterval)
+    }
+
+    /// The token interval in force: while idle, at most one read per two idle polls, so an idle daemon makes
+    /// fewer than four platform calls a minute.
+    private var tokenInterval: Duration {
+        pace == .idle ? max(settings.tokenInterval, settings.idleInterval * 4) : settings.tokenInterval
     }
 
     /// The token read failed at `now`: a transient failure retries with the backoff, a permanent one
@@ -99,7 +116,7 @@ struct PollSchedule: Sendable {
         if transient {
             nextTokensAt = now.advanced(by: settings.delay(afterFailures: tokenFailures, retryAfter: retryAfter))
         } else {
-            nextTokensAt = now.advanced(by: settings.tokenInterval)
+            nextTokensAt = now.advanced(by: tokenInterval)
         }
     }
 }

@@ -21,6 +21,9 @@ extension UpstreamPoller {
                 case .pollNow:
                     wake.signal()
                     continue
+                case .paceChanged:
+                    paceSignal.signal()
+                    continue
                 case .confirmSession(let id):
                     job = .confirm(id)
                 case .cancelSession(let id):

@@ -35,6 +35,8 @@ public struct UpstreamPoller: Service {
     let clock: PollerClock
     let logger: Logger
     let wake = WakeSignal()
+    /// Raised when the gatekeeper's pace changed: re-read the pace, without asking for a poll.
+    let paceSignal = WakeSignal()
     let queue: SessionWorkQueue
     let state: SharedState
 
@@ -75,6 +77,13 @@ public struct UpstreamPoller: Service {
         logger.debug("Upstream poller stopped")
     }
 
+    /// Changes the intervals and backoff (a configuration reload); the poll loop takes them at its next turn.
+    /// - Parameter settings: the new settings.
+    public func update(settings: PollerSettings) {
+        state.pendingSettings.withLock { $0 = settings }
+        wake.signal()
+    }
+
     /// Asks for a poll now, as `UpstreamWork.pollNow` does.
     public func pollNow() {
         wake.signal()
@@ -101,6 +110,13 @@ public struct UpstreamPoller: Service {
         var schedule = PollSchedule(now: clock.now(), settings: settings)
         var scope: QuotaScope?
         while !Task.isCancelled {
+            if let updated = state.pendingSettings.withLock({ pending -> PollerSettings? in
+                defer { pending = nil }
+                return pending
+            }) {
+                schedule.settings = updated
+            }
+            if paceSignal.consume() { schedule.paceChanged(to: await observer.pollingPace()) }
             if wake.consume() { schedule.requestPoll() }
             if schedule.isPollDue(at: clock.now()) {
                 await poll(&schedule, scope: &scope)
@@ -111,25 +127,40 @@ public struct UpstreamPoller: Service {
                 continue
             }
             let deadline = schedule.nextWake
-            if clock.now() < deadline, await waitForWake(until: deadline) {
-                schedule.requestPoll()
+            if clock.now() < deadline {
+                switch await waitForWake(until: deadline) {
+                case .poll: schedule.requestPoll()
+                case .pace: schedule.paceChanged(to: await observer.pollingPace())
+                case .timer: break
+                }
             }
         }
     }
 
-    /// Sleeps until `deadline` or a wake signal; true when signalled.
-    private func waitForWake(until deadline: Timestamp) async -> Bool {
+    private enum Wake: Sendable {
+        /// The deadline came.
+        case timer
+        /// A poll was asked for.
+        case poll
+        /// The gatekeeper's pace changed.
+        case pace
+    }
+
+    /// Sleeps until `deadline`, a poll request or a pace change, whichever comes first.
+    private func waitForWake(until deadline: Timestamp) async -> Wake {
         let clock = clock
         let wake = wake
-        return await withTaskGroup(of: Bool.self) { group in
+        let paceSignal = paceSignal
+        return await withTaskGroup(of: Wake?.self) { group in
             group.addTask {
                 try? await clock.sleep(until: deadline)
-                return false
+                return .timer
             }
-            group.addTask { await wake.wait() }
-            let first = await group.next() ?? false
+            group.addTask { await wake.wait() ? .poll : nil }
+            group.addTask { await paceSignal.wait() ? .pace : nil }
+            let first = await group.next() ?? .timer
             group.cancelAll()
-            return first
+            return first ?? .timer
         }
     }
 
@@ -139,15 +170,24 @@ public struct UpstreamPoller: Service {
         state.status.withLock { $0.polls += 1 }
         var logger = logger
         do {
-            let listScope: QuotaScope
-            if let scope {
-                listScope = scope
-            } else {
-                listScope = try await client.sessionQuota().scope
-                scope = listScope
+            // An idle daemon tracks no session: the quota alone is the reading (one call per interval).
+            let wantsList = await observer.needsSessionList()
+            var sessions: [ListedSession]? = nil
+            var listScope = scope ?? .org
+            if wantsList {
+                if let scope {
+                    listScope = scope
+                } else {
+                    listScope = try await client.sessionQuota().scope
+                    scope = listScope
+                }
+                sessions = try await listSessions(owner: .matching(listScope))
             }
-            let sessions = try await listSessions(owner: .matching(listScope))
             let quota = try await client.sessionQuota()
+            if !wantsList {
+                scope = quota.scope
+                listScope = quota.scope
+            }
             var snapshot = PlatformSnapshot(sentAt: sentAt, quota: quota, sessions: sessions)
             if quota.scope != listScope {
                 // The list was filtered for the other scope; report the quota alone and list again at once.
@@ -234,6 +274,8 @@ extension UpstreamPoller {
     final class SharedState: Sendable {
         let status = Mutex(PollerStatus())
         let listRefused = Mutex(false)
+        /// Intervals set by a reload, picked up by the poll loop at its next turn.
+        let pendingSettings = Mutex<PollerSettings?>(nil)
     }
 }
 

@@ -1,0 +1,172 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the slotgate project.
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+/// One configuration key, documented once: its name, default, meaning and whether a reload applies it.
+///
+/// ``SlotgateSettings/keyReference`` lists every key in design.md's order. The unknown-key check, the
+/// error messages, the environment variable names and the generated README table all come from it.
+public struct SettingKey: Sendable, Hashable, CustomStringConvertible {
+    /// Every key the daemon knows. The raw value is the dotted key of the YAML file.
+    enum ID: String, CaseIterable, Sendable {
+        case upstreamURL = "upstream.url"
+        case pollInterval = "upstream.poll_interval_s"
+        case idlePollInterval = "upstream.idle_poll_interval_s"
+        case upstreamTimeout = "upstream.timeout_s"
+        case maxStaleness = "upstream.max_staleness_s"
+        case simulate = "upstream.simulate"
+        case simulateLimit = "upstream.simulate_limit"
+        case socketPath = "socket.path"
+        case socketMode = "socket.mode"
+        case socketGroup = "socket.group"
+        case slotsMax = "slots.max"
+        case slotsReserve = "slots.reserve"
+        case claimTTL = "leases.claim_ttl_s"
+        case leaseRetention = "leases.retention_h"
+        case defaultWait = "queue.default_wait_s"
+        case maxWaiters = "queue.max_waiters"
+        case maxPerHolder = "queue.max_per_holder"
+        case maxConnections = "queue.max_connections"
+        case tokensMinRemaining = "tokens.min_remaining"
+        case stateDirectory = "state.dir"
+        case postgresURL = "shared.postgres_url"
+        case fallbackShare = "shared.fallback_share"
+        case hostID = "shared.host_id"
+        case metricsListen = "metrics.listen"
+        case logLevel = "log.level"
+    }
+
+    let id: ID
+
+    init(_ id: ID) {
+        self.id = id
+    }
+
+    /// Every key, in design.md's order.
+    public static let all: [SettingKey] = ID.allCases.map(SettingKey.init)
+
+    /// Looks a key up by its dotted name.
+    /// - Parameter name: the dotted key, such as `slots.max`.
+    /// - Returns: the key, or nil when slotgate has no such key.
+    public static func named(_ name: String) -> SettingKey? {
+        ID(rawValue: name).map(SettingKey.init)
+    }
+
+    /// The dotted key, as the YAML file spells it (`upstream.poll_interval_s`).
+    public var name: String { id.rawValue }
+
+    /// The key's path in the YAML file: `["upstream", "poll_interval_s"]`.
+    public var components: [String] { name.split(separator: ".").map(String.init) }
+
+    /// The environment variable that sets the key: `SLOTGATE_` plus the key in capitals, dots as underscores.
+    public var environmentVariable: String {
+        "SLOTGATE_" + name.uppercased().replacingDots()
+    }
+
+    /// Other names that set the key: a command-line flag or a second environment variable.
+    public var aliases: [String] {
+        switch id {
+        case .socketPath: ["--socket", "SLOTGATE_SOCKET"]
+        case .stateDirectory: ["--state-dir"]
+        case .logLevel: ["--log-level"]
+        default: []
+        }
+    }
+
+    /// The default, as an operator reads it.
+    public var documentedDefault: String {
+        switch id {
+        case .upstreamURL: "https://agp.eu.hcompany.ai/api/v2"
+        case .pollInterval: "2"
+        case .idlePollInterval: "30"
+        case .upstreamTimeout: "10"
+        case .maxStaleness: "60"
+        case .simulate: "false"
+        case .simulateLimit: "3"
+        case .socketPath: "/run/slotgate/slotgate.sock"
+        case .socketMode: "0660"
+        case .socketGroup: "empty (the daemon's group)"
+        case .slotsMax: "none"
+        case .slotsReserve: "0"
+        case .claimTTL: "60"
+        case .leaseRetention: "24"
+        case .defaultWait: "300"
+        case .maxWaiters: "10000"
+        case .maxPerHolder: "0 (no cap)"
+        case .maxConnections: "16384"
+        case .tokensMinRemaining: "0 (off)"
+        case .stateDirectory: "$STATE_DIRECTORY or /var/lib/slotgate"
+        case .postgresURL: "empty (local mode)"
+        case .fallbackShare: "0"
+        case .hostID: "hostname + \"-\" + the first 8 characters of /etc/machine-id"
+        case .metricsListen: "empty (off)"
+        case .logLevel: "info"
+        }
+    }
+
+    /// What the key does, with its unit and allowed range.
+    public var meaning: String {
+        switch id {
+        case .upstreamURL: "platform base URL (http or https)"
+        case .pollInterval: "seconds between polls while anyone waits or a lease is unbound (> 0)"
+        case .idlePollInterval: "seconds between polls when idle (at least upstream.poll_interval_s)"
+        case .upstreamTimeout: "seconds one platform request may take (> 0)"
+        case .maxStaleness: "quota readings older than this many seconds pause grants (must exceed upstream.idle_poll_interval_s)"
+        case .simulate: "run the built-in platform simulator instead of the platform; needs no API key (the demo uses it)"
+        case .simulateLimit: "the simulator's concurrent-session limit (≥ 1)"
+        case .socketPath: "the local API's Unix socket"
+        case .socketMode: "permissions of the socket file, in octal (at most 0777)"
+        case .socketGroup: "group that owns the socket; it must exist"
+        case .slotsMax: "cap below the platform's limit (≥ 1)"
+        case .slotsReserve: "slots left free for people and tools outside slotgate (below slots.max)"
+        case .claimTTL: "seconds an unbound lease lives without renewal (1..3600)"
+        case .leaseRetention: "hours ended leases stay in the ledger (at least 10 minutes' worth)"
+        case .defaultWait: "seconds a request waits when it names no wait (0..86400)"
+        case .maxWaiters: "waiters beyond this many get 503 queue_full (≥ 1)"
+        case .maxPerHolder: "leases plus waiters of one holder; 0 is no cap"
+        case .maxConnections: "open connections to the local API (≥ 1)"
+        case .tokensMinRemaining: "pause grants below this many tokens left; 0 is off"
+        case .stateDirectory: "directory of the lease ledger"
+        case .postgresURL: "PostgreSQL connection URL for a fleet (postgres:// or postgresql://)"
+        case .fallbackShare: "slots this host may use while the database is unreachable"
+        case .hostID: "this host's name in the fleet; two daemons on one machine must set it"
+        case .metricsListen: "loopback host:port serving /metrics and /healthz over TCP"
+        case .logLevel: "trace, debug, info, notice, warning, error or critical"
+        }
+    }
+
+    /// Whether a reload (SIGHUP) applies a change of this key; false means the change waits for a restart.
+    ///
+    /// Live: `slots.*`, `queue.*` except `queue.max_connections`, `leases.*`, `tokens.*`, the upstream poll
+    /// intervals, timeout and staleness, and `log.level`. Restart only: `socket.*`, `state.dir`, `shared.*`,
+    /// `metrics.listen`, `upstream.url`, `upstream.simulate*` and `queue.max_connections` (the listener's
+    /// connection bound is fixed when it starts).
+    public var appliesOnReload: Bool {
+        switch id {
+        case .pollInterval, .idlePollInterval, .upstreamTimeout, .maxStaleness,
+            .slotsMax, .slotsReserve, .claimTTL, .leaseRetention,
+            .defaultWait, .maxWaiters, .maxPerHolder, .tokensMinRemaining, .logLevel:
+            true
+        case .upstreamURL, .simulate, .simulateLimit, .socketPath, .socketMode, .socketGroup,
+            .maxConnections, .stateDirectory, .postgresURL, .fallbackShare, .hostID, .metricsListen:
+            false
+        }
+    }
+
+    /// Whether the value may hold a credential, so errors and descriptions never show it.
+    public var isSensitive: Bool {
+        id == .postgresURL
+    }
+
+    /// The dotted key.
+    public var description: String { name }
+}
+
+extension String {
+    fileprivate func replacingDots() -> String {
+        String(map { $0 == "." ? "_" : $0 })
+    }
+}

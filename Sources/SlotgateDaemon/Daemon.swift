@@ -1,0 +1,189 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the slotgate project.
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+import AGPSimulator
+import AsyncHTTPClient
+import Foundation
+import Logging
+import ServiceLifecycle
+import SlotgateConfig
+import SlotgateCore
+import SlotgateServer
+import SlotgateUpstream
+import Synchronization
+import UnixSignals
+
+/// `slotgated`: reads its settings, then runs the gatekeeper, the poller and the local API in one service group
+/// until SIGTERM or SIGINT. SIGHUP re-reads the settings.
+public struct Daemon: Sendable {
+    /// The daemon's version.
+    public static let version = "0.1.0"
+
+    /// Why the daemon could not start; the message names the key, file or socket to fix.
+    public struct StartError: Error, CustomStringConvertible {
+        /// One or two sentences for the operator.
+        public let description: String
+        /// The process exit code (78 = EX_CONFIG for configuration, 69 = EX_UNAVAILABLE otherwise).
+        public let exitCode: Int32
+    }
+
+    /// The flags.
+    public var overrides: CommandLineOverrides
+    /// The process environment.
+    public var environment: [String: String]
+
+    /// Creates a daemon.
+    /// - Parameters:
+    ///   - overrides: the flags.
+    ///   - environment: the process environment.
+    public init(overrides: CommandLineOverrides, environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.overrides = overrides
+        self.environment = environment
+    }
+
+    /// Loads the settings and runs until shutdown.
+    /// - Parameter onReady: called once the socket listens (tests and the demo use it).
+    public func run(onReady: @escaping @Sendable (SlotgateSettings) async -> Void = { _ in }) async throws {
+        let loader = SettingsLoader(overrides: overrides, environment: environment)
+        let settings: SlotgateSettings
+        do {
+            settings = try await loader.load()
+        } catch {
+            throw StartError(description: error.description, exitCode: 78)
+        }
+        DaemonLogHandler.sharedLevel.store(settings.logLevel.rank, ordering: .relaxed)
+        var logger = Logger(label: "slotgated")
+        logger[metadataKey: "host"] = "\(settings.hostID)"
+
+        let key: SlotgateConfig.APIKey?
+        do {
+            key = try SlotgateConfig.APIKey.load(environment: environment, required: !settings.simulate)
+        } catch {
+            throw StartError(description: error.description, exitCode: 78)
+        }
+        var socketGroup: UInt32?
+        if let name = settings.socketGroup {
+            guard let id = UnixSocketFile.groupID(named: name) else {
+                throw StartError(description: "socket.group: there is no group named \"\(name)\"; create it or change the key.", exitCode: 78)
+            }
+            socketGroup = id
+        }
+        if let key { logger.info("using the \(key)") }
+        let group = socketGroup
+        let startLogger = logger
+
+        if settings.simulate {
+            logger.notice("upstream.simulate is on: serving the built-in platform simulator, not the real platform")
+            var configuration = SimulatorConfiguration()
+            configuration.limit = settings.simulateLimit
+            configuration.apiKeys = []
+            configuration.runDuration = nil
+            let platform = SimulatedPlatform(configuration: configuration)
+            try await SimulatorServer.withRunning(platform) { baseURL in
+                try await self.serve(
+                    settings: settings,
+                    loader: loader,
+                    baseURL: baseURL,
+                    key: nil,
+                    group: group,
+                    logger: startLogger,
+                    onReady: onReady
+                )
+            }
+        } else {
+            try await serve(
+                settings: settings,
+                loader: loader,
+                baseURL: settings.upstreamURL.absoluteString,
+                key: key,
+                group: group,
+                logger: logger,
+                onReady: onReady
+            )
+        }
+    }
+
+    // swift-format-ignore: FunctionParameterCount
+    private func serve(
+        settings: SlotgateSettings,
+        loader: SettingsLoader,
+        baseURL: String,
+        key: SlotgateConfig.APIKey?,
+        group socketGroup: UInt32?,
+        logger: Logger,
+        onReady: @escaping @Sendable (SlotgateSettings) async -> Void
+    ) async throws {
+        let metrics = SlotgateMetrics()
+        let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
+        do {
+            var clientConfiguration = AGPClientConfiguration(
+                baseURL: baseURL,
+                apiKey: key.flatMap { SlotgateUpstream.APIKey($0.secret.reveal()) },
+                requestTimeout: settings.upstreamTimeout
+            )
+            clientConfiguration.onAnswer = { route, status in metrics.upstreamAnswered(route: route, status: status) }
+            let platform = AGPClient(configuration: clientConfiguration, httpClient: httpClient, logger: logger)
+            let gatekeeper = Gatekeeper(settings: settings.gatekeeper, host: settings.hostID, probe: platform, logger: logger)
+            let poller = UpstreamPoller(
+                client: platform,
+                observer: gatekeeper,
+                work: gatekeeper.upstreamWork,
+                settings: Self.pollerSettings(settings),
+                clock: WallClock(),
+                logger: logger
+            )
+            let readiness = Readiness()
+            let api = APIContext(
+                gatekeeper: gatekeeper,
+                platform: platform,
+                version: Self.version,
+                host: settings.hostID,
+                readiness: readiness,
+                metrics: metrics,
+                logger: logger
+            )
+            let listener = APIListenerOptions(
+                socketPath: settings.socketPath,
+                socketMode: UInt32(settings.socketMode),
+                socketGroup: socketGroup,
+                maxConnections: settings.maxConnections
+            )
+            let server: any Service
+            do {
+                server = try makeAPIServer(api, options: listener) {
+                    readiness.markReady()
+                    await onReady(settings)
+                }
+            } catch {
+                throw StartError(description: String(describing: error), exitCode: 69)
+            }
+            var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: poller), .init(service: server)]
+            if let address = settings.metricsListen {
+                services.append(.init(service: makeMetricsServer(api, host: address.host, port: address.port)))
+            }
+            // The gatekeeper comes after the servers: it shuts down first and answers every parked request
+            // `shutting_down`, so the servers' own graceful shutdown does not wait on long-polls.
+            services.append(.init(service: gatekeeper))
+            let reload = ReloadService(loader: loader, running: settings, gatekeeper: gatekeeper, poller: poller, logger: logger)
+            services.append(.init(service: reload))
+            var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            configuration.maximumGracefulShutdownDuration = .seconds(5)
+            configuration.cancellationSignals = [.sigquit]
+            logger.info("starting", metadata: ["socket": "\(settings.socketPath)", "upstream": "\(baseURL)", "version": "\(Self.version)"])
+            try await ServiceGroup(configuration: configuration).run()
+            logger.info("stopped")
+        } catch {
+            try? await httpClient.shutdown()
+            throw error
+        }
+        try await httpClient.shutdown()
+    }
+
+    static func pollerSettings(_ settings: SlotgateSettings) -> PollerSettings {
+        PollerSettings(fastInterval: settings.pollInterval, idleInterval: settings.idlePollInterval)
+    }
+}

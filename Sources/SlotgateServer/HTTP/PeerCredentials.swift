@@ -1,0 +1,58 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the slotgate project.
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+import NIOCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Who is on the other end of a Unix socket, from the kernel (SO_PEERCRED); a client cannot claim another uid.
+public struct PeerCredentials: Sendable, Hashable {
+    /// The peer's user id.
+    public var uid: UInt32
+    /// The peer's group id.
+    public var gid: UInt32
+    /// The peer's process id.
+    public var pid: Int32
+
+    /// Creates credentials.
+    /// - Parameters:
+    ///   - uid: user id.
+    ///   - gid: group id.
+    ///   - pid: process id.
+    public init(uid: UInt32, gid: UInt32, pid: Int32) {
+        self.uid = uid
+        self.gid = gid
+        self.pid = pid
+    }
+
+    /// Reads the credentials of the process connected to `channel`; nil when the channel is not a Unix socket
+    /// (a TCP connection in tests).
+    /// - Parameter channel: the connection.
+    public static func read(from channel: any Channel) async -> PeerCredentials? {
+        #if os(Linux)
+        guard let provider = channel as? any SocketOptionProvider else { return nil }
+        let future: EventLoopFuture<UCred> = provider.unsafeGetSocketOption(
+            level: SocketOptionLevel(SOL_SOCKET),
+            name: SocketOptionName(SO_PEERCRED)
+        )
+        guard let credentials = try? await future.get(), credentials.pid != 0 else { return nil }
+        return PeerCredentials(uid: credentials.uid, gid: credentials.gid, pid: credentials.pid)
+        #else
+        return nil
+        #endif
+    }
+}
+
+/// Linux's `struct ucred` (pid_t, uid_t, gid_t), which Glibc's module does not export without `_GNU_SOURCE`.
+/// Same three 32-bit fields in the same order, so the kernel's bytes read into it unchanged.
+private struct UCred: Sendable {
+    var pid: Int32 = 0
+    var uid: UInt32 = 0
+    var gid: UInt32 = 0
+}

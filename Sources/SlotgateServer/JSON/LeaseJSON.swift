@@ -1,0 +1,83 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the slotgate project.
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+import SlotgateCore
+
+/// A lease as socket-api.md "Objects" shows it; nullable keys are always present.
+public struct LeaseJSON: Encodable, Sendable {
+    /// The lease.
+    public var lease: Lease
+
+    /// Wraps a lease.
+    /// - Parameter lease: the lease.
+    public init(_ lease: Lease) { self.lease = lease }
+
+    private enum Keys: String, CodingKey {
+        case id, state, holder, uid, gid, pid, priority, host
+        case sessionID = "session_id"
+        case requestedAt = "requested_at"
+        case grantedAt = "granted_at"
+        case expiresAt = "expires_at"
+        case releasedAt = "released_at"
+        case waitedMs = "waited_ms"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: Keys.self)
+        try container.encode(lease.id.rawValue, forKey: .id)
+        try container.encode(lease.state.rawValue, forKey: .state)
+        try container.encode(lease.holder, forKey: .holder)
+        try container.encode(lease.uid, forKey: .uid)
+        try container.encode(lease.gid, forKey: .gid)
+        try container.encode(lease.pid, forKey: .pid)
+        try container.encode(lease.priority, forKey: .priority)
+        try container.encode(lease.sessionID, forKey: .sessionID)
+        try container.encode(ISO8601.format(lease.requestedAt), forKey: .requestedAt)
+        try container.encode(lease.grantedAt.map(ISO8601.format), forKey: .grantedAt)
+        try container.encode(lease.expiresAt.map(ISO8601.format), forKey: .expiresAt)
+        try container.encode(lease.releasedAt.map(ISO8601.format), forKey: .releasedAt)
+        try container.encode(lease.waited.map(\.milliseconds), forKey: .waitedMs)
+        try container.encode(lease.host, forKey: .host)
+    }
+}
+
+/// A waiter in listings: `{"holder", "uid", "pid", "priority", "position", "waiting_ms"}`.
+public struct WaiterJSON: Encodable, Sendable {
+    var holder: String
+    var uid: UInt32
+    var pid: Int32
+    var priority: Int
+    var position: Int
+    var waitingMs: Int64
+
+    /// Describes a waiter.
+    /// - Parameters:
+    ///   - waiter: the waiter.
+    ///   - position: its 1-based place in grant order.
+    ///   - now: the current time.
+    public init(_ waiter: WaitQueue.Waiter, position: Int, now: Timestamp) {
+        holder = waiter.lease.holder
+        uid = waiter.lease.uid
+        pid = waiter.lease.pid
+        priority = waiter.lease.priority
+        self.position = position
+        waitingMs = waiter.lease.requestedAt.duration(to: now).milliseconds
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case holder, uid, pid, priority, position
+        case waitingMs = "waiting_ms"
+    }
+}
+
+/// `GET /v1/leases`.
+public struct LeaseListJSON: Encodable, Sendable {
+    /// Live and recently ended leases.
+    public var leases: [LeaseJSON]
+    /// Waiters in grant order.
+    public var waiting: [WaiterJSON]
+}

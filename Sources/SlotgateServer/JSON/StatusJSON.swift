@@ -1,0 +1,106 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the slotgate project.
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+import SlotgateCore
+
+/// `GET /v1/status` (socket-api.md): every key present, nulls included.
+public struct StatusJSON: Encodable, Sendable {
+    /// The daemon's version.
+    public var version: String
+    /// Whether the socket listens and the store is loaded.
+    public var ready: Bool
+    /// This host's name.
+    public var host: String
+    /// `local` or `shared`.
+    public var mode: String
+    /// The gatekeeper's state.
+    public var status: GatekeeperStatus
+
+    /// Creates the status answer.
+    /// - Parameters:
+    ///   - version: the daemon's version.
+    ///   - ready: whether the daemon is ready.
+    ///   - host: this host's name.
+    ///   - mode: `local` or `shared`.
+    ///   - status: the gatekeeper's status.
+    public init(version: String, ready: Bool, host: String, mode: String, status: GatekeeperStatus) {
+        self.version = version
+        self.ready = ready
+        self.host = host
+        self.mode = mode
+        self.status = status
+    }
+
+    private enum Keys: String, CodingKey {
+        case version, ready, host, mode, upstream, tokens, slots, queue
+        case pausedBy = "paused_by"
+    }
+
+    private enum UpstreamKeys: String, CodingKey {
+        case healthy, scope, limit, active, available
+        case ageMs = "age_ms"
+        case lastError = "last_error"
+    }
+
+    private enum TokenKeys: String, CodingKey {
+        case limit, used, remaining
+        case windowEnd = "window_end"
+        case ageMs = "age_ms"
+    }
+
+    private enum SlotKeys: String, CodingKey {
+        case limit, reserved, free, external
+        case inUse = "in_use"
+        case heldByLeases = "held_by_leases"
+    }
+
+    private enum QueueKeys: String, CodingKey {
+        case waiting
+        case oldestWaitMs = "oldest_wait_ms"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: Keys.self)
+        try container.encode(version, forKey: .version)
+        try container.encode(ready, forKey: .ready)
+        try container.encode(host, forKey: .host)
+        try container.encode(mode, forKey: .mode)
+        try container.encode(status.pausedBy?.rawValue, forKey: .pausedBy)
+
+        var upstream = container.nestedContainer(keyedBy: UpstreamKeys.self, forKey: .upstream)
+        try upstream.encode(status.upstreamHealthy, forKey: .healthy)
+        try upstream.encode(status.quota?.scope.rawValue, forKey: .scope)
+        try upstream.encode(status.quota?.limit, forKey: .limit)
+        try upstream.encode(status.quota?.active, forKey: .active)
+        try upstream.encode(status.quota?.available, forKey: .available)
+        try upstream.encode(status.quotaAge?.milliseconds, forKey: .ageMs)
+        try upstream.encode(status.lastError, forKey: .lastError)
+
+        if let tokens = status.tokens {
+            var nested = container.nestedContainer(keyedBy: TokenKeys.self, forKey: .tokens)
+            try nested.encode(tokens.limit, forKey: .limit)
+            try nested.encode(tokens.used, forKey: .used)
+            try nested.encode(tokens.remaining, forKey: .remaining)
+            try nested.encode(tokens.windowEnd.map(ISO8601.format), forKey: .windowEnd)
+            try nested.encode(status.tokensAge?.milliseconds, forKey: .ageMs)
+        } else {
+            try container.encodeNil(forKey: .tokens)
+        }
+
+        var slots = container.nestedContainer(keyedBy: SlotKeys.self, forKey: .slots)
+        try slots.encode(status.slots.limit, forKey: .limit)
+        try slots.encode(status.slots.reserved, forKey: .reserved)
+        try slots.encode(status.slots.inUse, forKey: .inUse)
+        try slots.encode(status.slots.free, forKey: .free)
+        try slots.encode(status.slots.heldByLeases, forKey: .heldByLeases)
+        try slots.encode(status.slots.external, forKey: .external)
+
+        var queue = container.nestedContainer(keyedBy: QueueKeys.self, forKey: .queue)
+        try queue.encode(status.waiting, forKey: .waiting)
+        try queue.encode(status.oldestWait.milliseconds, forKey: .oldestWaitMs)
+    }
+}

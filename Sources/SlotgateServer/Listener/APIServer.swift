@@ -1,0 +1,86 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the slotgate project.
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+import Hummingbird
+import HummingbirdCore
+import Logging
+import NIOCore
+import ServiceLifecycle
+import SlotgateCore
+
+/// Where the local API listens and who may connect.
+public struct APIListenerOptions: Sendable {
+    /// The socket path.
+    public var socketPath: String
+    /// The socket file's mode (`socket.mode`).
+    public var socketMode: UInt32
+    /// The socket file's group id (`socket.group`), or nil for the daemon's own group.
+    public var socketGroup: UInt32?
+    /// At most this many connections are served at once; more wait to be accepted.
+    public var maxConnections: Int
+
+    /// Creates options.
+    /// - Parameters:
+    ///   - socketPath: the socket path.
+    ///   - socketMode: the socket file's mode.
+    ///   - socketGroup: the socket file's group id, or nil.
+    ///   - maxConnections: the most connections served at once.
+    public init(socketPath: String, socketMode: UInt32 = 0o660, socketGroup: UInt32? = nil, maxConnections: Int = 16_384) {
+        self.socketPath = socketPath
+        self.socketMode = socketMode
+        self.socketGroup = socketGroup
+        self.maxConnections = maxConnections
+    }
+}
+
+/// Builds the Hummingbird application serving the local API on its Unix socket. It is a `Service`: run it in the
+/// daemon's group. `onListening` runs once the socket accepts connections and has its mode and group.
+/// - Parameters:
+///   - api: what the routes need.
+///   - options: where to listen and who may connect.
+///   - onListening: called when the socket is ready.
+/// - Throws: `UnixSocketFile.Problem` when another daemon answers on the path.
+public func makeAPIServer(
+    _ api: APIContext,
+    options: APIListenerOptions,
+    onListening: @escaping @Sendable () async -> Void = {}
+) throws -> some Service {
+    try UnixSocketFile.prepare(options.socketPath)
+    let logger = api.logger
+    return Application(
+        router: buildAPIRouter(api),
+        server: .http1(configuration: .init(idleTimeout: .seconds(Int64(APILimits.headerTimeout.seconds)))),
+        configuration: .init(
+            address: .unixDomainSocket(path: options.socketPath),
+            serverName: "slotgate",
+            availableConnectionsDelegate: MaximumAvailableConnections(options.maxConnections)
+        ),
+        onServerRunning: { _ in
+            do {
+                try UnixSocketFile.setAccess(options.socketPath, mode: options.socketMode, group: options.socketGroup)
+            } catch {
+                logger.error("\(String(describing: error))")
+            }
+            logger.info("listening", metadata: ["socket": "\(options.socketPath)"])
+            await onListening()
+        },
+        logger: logger
+    )
+}
+
+/// Builds the optional loopback TCP listener for `/metrics` and `/healthz` (`metrics.listen`).
+/// - Parameters:
+///   - api: what the routes need.
+///   - host: a loopback address.
+///   - port: the port.
+public func makeMetricsServer(_ api: APIContext, host: String, port: Int) -> some Service {
+    Application(
+        router: buildMetricsRouter(api),
+        configuration: .init(address: .hostname(host, port: port), serverName: "slotgate"),
+        logger: api.logger
+    )
+}

@@ -1,0 +1,234 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the slotgate project.
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import SlotgateCore
+
+/// `/v1/leases`: take a slot (long-poll, try-once or streamed), list, get, bind, renew, release.
+struct LeaseRoutes {
+    let api: APIContext
+
+    func register(on router: Router<SlotgateRequestContext>) {
+        router.post("/v1/leases") { request, context in try await acquire(request, context) }
+        router.get("/v1/leases") { _, _ in try await list() }
+        router.get("/v1/leases/:id") { _, context in try await get(context) }
+        router.post("/v1/leases/:id/session") { request, context in try await bind(request, context) }
+        router.post("/v1/leases/:id/renew") { request, context in try await renew(request, context) }
+        router.delete("/v1/leases/:id") { request, context in try await release(request, context) }
+    }
+
+    // MARK: Take a slot
+
+    private func acquire(_ request: Request, _ context: SlotgateRequestContext) async throws -> Response {
+        var request = request
+        let body = try await request.collectBody(upTo: APILimits.bodyBytes)
+        let parsed = try LeaseRequest.parse(body)
+        let peer = await PeerCredentials.read(from: context.channel) ?? PeerCredentials(uid: 0, gid: 0, pid: 0)
+        let wanted = parsed.acquire(peer: peer)
+        if Self.wantsStream(request) {
+            return streamed(wanted)
+        }
+        let gatekeeper = api.gatekeeper
+        // A client that hangs up while it waits cancels this task, which takes its request out of the queue.
+        let result = try await request.body.consumeWithCancellationOnInboundClose { _ in
+            await gatekeeper.acquire(wanted)
+        }
+        switch result {
+        case .success(let lease):
+            api.metrics.granted(after: lease.waited)
+            return try JSONResponse.make(.created, LeaseJSON(lease))
+        case .failure(let error):
+            throw APIError(error)
+        }
+    }
+
+    private static func wantsStream(_ request: Request) -> Bool {
+        if let stream = request.uri.queryParameters["stream"], stream == "1" || stream == "true" { return true }
+        return request.headers[.accept]?.contains("application/x-ndjson") == true
+    }
+
+    /// Answers 200 at once and writes NDJSON events: `queued` with the position whenever it changes (and at least
+    /// every 15 s), then `granted` with the lease or `error`. A client that goes away is noticed at the next write,
+    /// which removes its request.
+    private func streamed(_ wanted: AcquireRequest) -> Response {
+        let gatekeeper = api.gatekeeper
+        let metrics = api.metrics
+        let body = ResponseBody { writer in
+            let id = await gatekeeper.submit(wanted)
+            let outcome: Result<Lease, GatekeeperError> = try await withThrowingTaskGroup(of: Result<Lease, GatekeeperError>?.self) {
+                group in
+                group.addTask { await gatekeeper.outcome(of: id) }
+                var lastPosition: (Int, Int)? = nil
+                var version = await gatekeeper.currentQueueVersion
+                var lastWrite = ContinuousClock.now
+                while true {
+                    if let position = await gatekeeper.position(of: id),
+                        lastPosition.map({ $0 != position }) ?? true || ContinuousClock.now - lastWrite >= .seconds(15)
+                    {
+                        lastPosition = position
+                        lastWrite = ContinuousClock.now
+                        do {
+                            try await writer.write(Self.line(["event": "queued", "position": position.position, "waiting": position.waiting]))
+                        } catch {
+                            group.cancelAll()
+                            throw error
+                        }
+                    }
+                    // Wake on the outcome, a queue change, or the 15 s keep-alive, whichever comes first.
+                    let seen = version
+                    group.addTask {
+                        _ = await gatekeeper.queueChange(after: seen)
+                        return nil
+                    }
+                    group.addTask {
+                        try? await Task.sleep(for: .seconds(15))
+                        return nil
+                    }
+                    while let next = try await group.next() {
+                        if let result = next {
+                            group.cancelAll()
+                            return result
+                        }
+                        break
+                    }
+                    version = await gatekeeper.currentQueueVersion
+                }
+            }
+            switch outcome {
+            case .success(let lease):
+                metrics.granted(after: lease.waited)
+                try await writer.write(Self.line(GrantedEvent(lease: LeaseJSON(lease))))
+            case .failure(let error):
+                try await writer.write(Self.line(ErrorEvent(error: .init(code: error.code, message: error.message))))
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: [.contentType: "application/x-ndjson"], body: body)
+    }
+
+    private struct GrantedEvent: Encodable {
+        var event = "granted"
+        var lease: LeaseJSON
+    }
+
+    private struct ErrorEvent: Encodable {
+        struct Detail: Encodable {
+            var code: String
+            var message: String
+        }
+        var event = "error"
+        var error: Detail
+    }
+
+    private static func line(_ value: [String: any Sendable]) -> ByteBuffer {
+        var object: [String: Any] = [:]
+        for (key, item) in value { object[key] = item }
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+        var buffer = ByteBuffer(bytes: data)
+        buffer.writeString("\n")
+        return buffer
+    }
+
+    private static func line(_ value: some Encodable) -> ByteBuffer {
+        let data = (try? JSONEncoder().encode(value)) ?? Data("{}".utf8)
+        var buffer = ByteBuffer(bytes: data)
+        buffer.writeString("\n")
+        return buffer
+    }
+
+    // MARK: Listing
+
+    private func list() async throws -> Response {
+        let (leases, waiters) = await api.gatekeeper.listing()
+        let now = api.clock.now
+        let answer = LeaseListJSON(
+            leases: leases.map(LeaseJSON.init),
+            waiting: waiters.enumerated().map { WaiterJSON($0.element, position: $0.offset + 1, now: now) }
+        )
+        return try JSONResponse.make(.ok, answer)
+    }
+
+    private func get(_ context: SlotgateRequestContext) async throws -> Response {
+        let id = try leaseID(context)
+        guard let lease = await api.gatekeeper.lease(id), lease.state != .waiting else {
+            throw APIError(GatekeeperError.leaseNotFound(id.rawValue))
+        }
+        return try JSONResponse.make(.ok, LeaseJSON(lease))
+    }
+
+    // MARK: Changing a lease
+
+    private func bind(_ request: Request, _ context: SlotgateRequestContext) async throws -> Response {
+        var request = request
+        let id = try leaseID(context)
+        let object = try JSONValue.object(from: try await request.collectBody(upTo: APILimits.bodyBytes))
+        for key in object.keys.sorted() where key != "session_id" {
+            throw APIError.badRequest("Unknown field '\(key)'; the body is {\"session_id\": \"...\"}.")
+        }
+        guard case .string(let session) = object["session_id"] ?? .null, !session.isEmpty, session.utf8.count <= 255 else {
+            throw APIError.badRequest("session_id must be a non-empty string of at most 255 bytes.")
+        }
+        let lease: Lease
+        do {
+            lease = try await api.gatekeeper.bind(id, to: session)
+        } catch {
+            throw APIError(error)
+        }
+        return try JSONResponse.make(.ok, LeaseJSON(lease))
+    }
+
+    private func renew(_ request: Request, _ context: SlotgateRequestContext) async throws -> Response {
+        var request = request
+        let id = try leaseID(context)
+        _ = try JSONValue.object(from: try await request.collectBody(upTo: APILimits.bodyBytes))
+        let lease: Lease
+        do {
+            lease = try await api.gatekeeper.renew(id)
+        } catch {
+            throw APIError(error)
+        }
+        return try JSONResponse.make(.ok, LeaseJSON(lease))
+    }
+
+    private func release(_ request: Request, _ context: SlotgateRequestContext) async throws -> Response {
+        let id = try leaseID(context)
+        let flag = request.uri.queryParameters["cancel_session"].map(String.init)
+        let cancel: Bool
+        switch flag {
+        case nil, "0", "false": cancel = false
+        case "1", "true", "": cancel = true
+        default: throw APIError.badRequest("cancel_session must be 1 or 0.")
+        }
+        let lease: Lease
+        do {
+            lease = try await api.gatekeeper.release(id, cancelSession: cancel)
+        } catch {
+            throw APIError(error)
+        }
+        return try JSONResponse.make(.ok, LeaseJSON(lease))
+    }
+
+    private func leaseID(_ context: SlotgateRequestContext) throws -> LeaseID {
+        let text = context.parameters.get("id") ?? ""
+        guard let id = LeaseID(rawValue: text) else { throw APIError(GatekeeperError.leaseNotFound(text)) }
+        return id
+    }
+}
+
+/// JSON answers.
+enum JSONResponse {
+    static func make(_ status: HTTPResponse.Status, _ value: some Encodable, headers: HTTPFields = [:]) throws -> Response {
+        var data = try JSONEncoder().encode(value)
+        data.append(0x0A)
+        var fields: HTTPFields = [.contentType: "application/json"]
+        for field in headers { fields.append(field) }
+        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}

@@ -1,0 +1,50 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the slotgate project.
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+import ArgumentParser
+import Foundation
+import Logging
+import SlotgateConfig
+import SlotgateDaemon
+
+/// `slotgated`: the gatekeeper daemon.
+@main
+struct Slotgated: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "slotgated",
+        abstract: "Keeps an organization under its concurrent-session limit on the agent platform.",
+        discussion: """
+            Settings come from built-in defaults, the YAML file, SLOTGATE_* environment variables and these flags,
+            later ones winning. The API key comes from the systemd credential agp-api-key or from SLOTGATE_API_KEY,
+            H_API_KEY or HAI_API_KEY. SIGHUP re-reads the settings; SIGTERM stops.
+            """,
+        version: Daemon.version
+    )
+
+    @Option(name: .long, help: "The YAML configuration file (default /etc/slotgate/slotgate.yaml, which may be missing).")
+    var config: String?
+
+    @Option(name: .long, help: "The Unix socket of the local API (socket.path).")
+    var socket: String?
+
+    @Option(name: .customLong("state-dir"), help: "The state directory (state.dir).")
+    var stateDir: String?
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (log.level).")
+    var logLevel: String?
+
+    func run() async throws {
+        LoggingSystem.bootstrap { DaemonLogHandler(label: $0) }
+        let daemon = Daemon(overrides: CommandLineOverrides(configPath: config, socketPath: socket, stateDirectory: stateDir, logLevel: logLevel))
+        do {
+            try await daemon.run()
+        } catch let error as Daemon.StartError {
+            FileHandle.standardError.write(Data("slotgated: \(error.description)\n".utf8))
+            throw ExitCode(error.exitCode)
+        }
+    }
+}
