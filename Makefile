@@ -43,9 +43,12 @@ demo: deps
 	$(SWIFT) build --product slotgate
 	.build/debug/slotgate demo
 
+# Release builds of the daemon, the simulator and the benchmark runner; the runner starts the first two itself.
 bench: deps
+	$(SWIFT) build -c release --product slotgated
+	$(SWIFT) build -c release --product agp-sim
 	$(SWIFT) build -c release --product slotgate-bench
-	.build/release/slotgate-bench
+	.build/release/slotgate-bench $(BENCH)
 
 clean:
 	rm -rf .build

@@ -132,6 +132,7 @@ let package = Package(
             dependencies: [
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
@@ -139,7 +140,8 @@ let package = Package(
         .executableTarget(
             name: "slotgate",
             dependencies: [
-                "SlotgateClient", "SlotgateDaemon",
+                "SlotgateClient", "SlotgateDaemon", "SlotgateConfig",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
@@ -153,7 +155,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "slotgate-bench",
-            dependencies: ["SlotgateCore", "SlotgateTesting"],
+            dependencies: [
+                "SlotgateCore", "SlotgateTesting",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Benchmarks/SlotgateBenchmarks",
             swiftSettings: swiftSettings
         ),

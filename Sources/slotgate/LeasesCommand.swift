@@ -1,0 +1,85 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the slotgate project.
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+import ArgumentParser
+import Foundation
+import SlotgateClient
+
+/// `slotgate leases`: live and recently ended leases, and who waits.
+struct LeasesCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "leases",
+        abstract: "List live and recently ended leases, and the requests waiting for a slot."
+    )
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Flag(name: .long, help: "Print the daemon's JSON answer unchanged.")
+    var json = false
+
+    func run() async throws {
+        try await connection.withClient { client in
+            if json {
+                let data = try await client.json(.leases)
+                Terminal.write(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .newlines) + "\n")
+            } else {
+                Terminal.write(Self.render(try await client.leases()) + "\n")
+            }
+        }
+    }
+
+    static func render(_ listing: SlotgateClient.Listing, now: Date = Date()) -> String {
+        var out: [String] = []
+        if listing.leases.isEmpty {
+            out.append("no leases")
+        } else {
+            var table = TextTable(header: ["LEASE", "STATE", "HOLDER", "PRIO", "UID", "PID", "SESSION", "WAITED", "EXPIRES / ENDED"])
+            table.rightAligned = [3, 4, 5, 7]
+            for lease in listing.leases {
+                let when: String
+                if let ended = lease.releasedAt {
+                    when = Format.relative(ended, now: now) ?? ended
+                } else if let expires = lease.expiresAt {
+                    when = Format.relative(expires, now: now) ?? expires
+                } else {
+                    when = "-"
+                }
+                table.rows.append([
+                    lease.id,
+                    lease.state.rawValue,
+                    lease.holder.isEmpty ? "-" : lease.holder,
+                    String(lease.priority),
+                    lease.uid.map { String($0) } ?? "-",
+                    lease.pid.map { String($0) } ?? "-",
+                    lease.sessionID ?? "-",
+                    lease.waitedMs.map(Format.milliseconds) ?? "-",
+                    when,
+                ])
+            }
+            out.append(table.render())
+        }
+        out.append("")
+        if listing.waiting.isEmpty {
+            out.append("nobody waiting")
+        } else {
+            var table = TextTable(header: ["POS", "HOLDER", "PRIO", "UID", "PID", "WAITING"])
+            table.rightAligned = [0, 2, 3, 4, 5]
+            for waiter in listing.waiting {
+                table.rows.append([
+                    String(waiter.position),
+                    waiter.holder.isEmpty ? "-" : waiter.holder,
+                    String(waiter.priority),
+                    waiter.uid.map { String($0) } ?? "-",
+                    waiter.pid.map { String($0) } ?? "-",
+                    Format.milliseconds(waiter.waitingMs),
+                ])
+            }
+            out.append(table.render())
+        }
+        return out.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,44 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the slotgate project.
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+import ArgumentParser
+import SlotgateDaemon
+
+/// `slotgate`: the command-line client of `slotgated`.
+@main
+struct Slotgate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "slotgate",
+        abstract: "Take, inspect and release slots of slotgated, the agent platform's concurrency gatekeeper.",
+        discussion: """
+            Every command talks to slotgated over its Unix socket: --socket PATH, else
+            $SLOTGATE_SOCKET, else /run/slotgate/slotgate.sock.
+
+            Exit codes:
+              0    success; run: the command's own status (128+N if signal N killed it)
+              1    any other API error (lease_not_found, lease_conflict, …)
+              65   the daemon refused the request as malformed (HTTP 400, 413)
+              69   slotgated cannot be reached (no socket, refused, permission denied)
+              75   try again later: HTTP 503 (wait_timeout, queue_full, shutting_down,
+                   upstream_unavailable, token_budget_exhausted) or 502 upstream_error
+              76   the daemon's answer could not be read
+              126  run: the command cannot be executed
+              127  run: the command was not found
+            """,
+        version: Daemon.version,
+        subcommands: [
+            StatusCommand.self,
+            LeasesCommand.self,
+            AcquireCommand.self,
+            BindCommand.self,
+            RenewCommand.self,
+            ReleaseCommand.self,
+            RunCommand.self,
+            DemoCommand.self,
+        ]
+    )
+}

@@ -1,0 +1,46 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the slotgate project.
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+import ArgumentParser
+import Foundation
+import SlotgateClient
+
+/// `slotgate status`: slots, the platform reading, tokens and the queue.
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show slots in use, the platform's limit and health, tokens and the queue."
+    )
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Flag(name: .long, help: "Print the daemon's JSON answer unchanged.")
+    var json = false
+
+    @Flag(name: .long, help: "Refresh every second until interrupted.")
+    var watch = false
+
+    func run() async throws {
+        try await connection.withClient { client in
+            repeat {
+                let text: String
+                if json {
+                    let data = try await client.json(.status)
+                    text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .newlines) + "\n"
+                } else {
+                    text = StatusView(status: try await client.status(), style: .init(enabled: Terminal.colorsStdout)).render() + "\n"
+                }
+                if watch && Terminal.stdoutIsTTY {
+                    Terminal.write(Terminal.clearScreen + text)
+                } else {
+                    Terminal.write(text + (watch && !json ? "\n" : ""))
+                }
+                if watch { try await Task.sleep(for: .seconds(1)) }
+            } while watch
+        }
+    }
+}
