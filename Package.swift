@@ -24,6 +24,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
@@ -89,12 +91,40 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Where leases live across restarts: the store protocol and the embedded SQLite ledger (GRDB).
+        .target(
+            name: "SlotgateStore",
+            dependencies: [
+                "SlotgateCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // libsystemd, through pkg-config.
+        .systemLibrary(
+            name: "CSystemd",
+            pkgConfig: "libsystemd",
+            providers: [.apt(["libsystemd-dev"])]
+        ),
+        // A thin Swift layer over libsystemd: notify, socket activation fds, journald.
+        .target(
+            name: "SlotgateSystemd",
+            dependencies: [
+                "CSystemd",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The local API on the Unix socket: leases, long-poll and streamed waits, the proxy, metrics.
         .target(
             name: "SlotgateServer",
             dependencies: [
                 "SlotgateCore", "SlotgateUpstream",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -108,7 +138,7 @@ let package = Package(
         .target(
             name: "SlotgateDaemon",
             dependencies: [
-                "SlotgateCore", "SlotgateUpstream", "SlotgateServer", "SlotgateConfig", "AGPSimulator",
+                "SlotgateCore", "SlotgateUpstream", "SlotgateServer", "SlotgateConfig", "AGPSimulator", "SlotgateStore", "SlotgateSystemd",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -156,7 +186,7 @@ let package = Package(
         .executableTarget(
             name: "slotgate-bench",
             dependencies: [
-                "SlotgateCore", "SlotgateTesting",
+                "SlotgateCore", "SlotgateTesting", "SlotgateStore",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/SlotgateBenchmarks",
@@ -182,6 +212,19 @@ let package = Package(
             dependencies: [
                 "SlotgateConfig", "SlotgateCore",
                 .product(name: "Configuration", package: "swift-configuration"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SlotgateStoreTests",
+            dependencies: ["SlotgateStore", "SlotgateCore", "SlotgateTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SlotgateSystemdTests",
+            dependencies: [
+                "SlotgateSystemd",
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -18,6 +18,9 @@ if mode == "core" || mode == "all" {
     runCoreBenchmarks()
     await runPollHandOffBenchmark()
 }
+if mode == "ledger" || mode == "all" {
+    do { try await runLedgerBenchmarks() } catch { print("ledger benchmarks failed: \(error)") }
+}
 if mode == "daemon" || mode == "all" {
     do {
         try runDaemonBenchmarks()

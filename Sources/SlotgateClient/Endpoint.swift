@@ -38,6 +38,9 @@ extension SlotgateClient {
         /// `GET /v1/leases`.
         public static let leases = Endpoint(method: "GET", path: "/v1/leases")
 
+        /// `GET /v1/leases?all=1`: also the ended leases still in the daemon's ledger.
+        public static let allLeases = Endpoint(method: "GET", path: "/v1/leases?all=1")
+
         /// `GET /v1/leases/{id}`.
         /// - Parameter id: the lease id.
         public static func lease(_ id: String) -> Endpoint {

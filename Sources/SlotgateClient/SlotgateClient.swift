@@ -68,8 +68,9 @@ public final class SlotgateClient: Sendable {
     }
 
     /// `GET /v1/leases`: leases and waiters.
-    public func leases() async throws(ClientError) -> Listing {
-        try decode(Listing.self, from: try await json(.leases))
+    /// - Parameter all: also the ended leases still in the daemon's ledger (`?all=1`).
+    public func leases(all: Bool = false) async throws(ClientError) -> Listing {
+        try decode(Listing.self, from: try await json(all ? .allLeases : .leases))
     }
 
     /// `GET /v1/leases/{id}`.

@@ -13,6 +13,8 @@ import ServiceLifecycle
 import SlotgateConfig
 import SlotgateCore
 import SlotgateServer
+import SlotgateStore
+import SlotgateSystemd
 import SlotgateUpstream
 import Synchronization
 import UnixSignals
@@ -35,6 +37,9 @@ public struct Daemon: Sendable {
     public var overrides: CommandLineOverrides
     /// The process environment.
     public var environment: [String: String]
+    /// `--reset-state`: a ledger that cannot be opened (corrupt, unreadable, newer schema) is moved aside and the
+    /// daemon starts with no leases, instead of refusing to start.
+    public var resetState = false
 
     /// Creates a daemon.
     /// - Parameters:
@@ -127,7 +132,17 @@ public struct Daemon: Sendable {
             )
             clientConfiguration.onAnswer = { route, status in metrics.upstreamAnswered(route: route, status: status) }
             let platform = AGPClient(configuration: clientConfiguration, httpClient: httpClient, logger: logger)
-            let gatekeeper = Gatekeeper(settings: settings.gatekeeper, host: settings.hostID, probe: platform, logger: logger)
+            // The lease ledger (issue 5): opened, pruned and loaded before the gatekeeper exists, so the socket
+            // (and READY) come only after the load. See Daemon+Ledger.swift.
+            let ledger = try await openLedger(settings: settings, logger: logger)
+            let gatekeeper = Gatekeeper(
+                settings: settings.gatekeeper,
+                host: settings.hostID,
+                persistence: ledger.store,
+                restoring: ledger.leases,
+                probe: platform,
+                logger: logger
+            )
             let poller = UpstreamPoller(
                 client: platform,
                 observer: gatekeeper,
@@ -136,8 +151,12 @@ public struct Daemon: Sendable {
                 clock: WallClock(),
                 logger: logger
             )
+            let notifier = SystemdNotifier.fromEnvironment()
+            await Self.startWatchdog(on: gatekeeper, notifier: notifier, logger: logger)
+            // Trapped before the group starts, so SIGHUP cannot kill the daemon once READY=1 is sent.
+            let hangups = await UnixSignalsSequence(trapping: .sighup)
             let readiness = Readiness()
-            let api = APIContext(
+            var api = APIContext(
                 gatekeeper: gatekeeper,
                 platform: platform,
                 version: Self.version,
@@ -146,16 +165,19 @@ public struct Daemon: Sendable {
                 metrics: metrics,
                 logger: logger
             )
+            api.history = ledger.history
             let listener = APIListenerOptions(
                 socketPath: settings.socketPath,
                 socketMode: UInt32(settings.socketMode),
                 socketGroup: socketGroup,
-                maxConnections: settings.maxConnections
+                maxConnections: settings.maxConnections,
+                inheritedFileDescriptor: try Self.inheritedListeningSocket(logger: logger)?.fileDescriptor
             )
             let server: any Service
             do {
                 server = try makeAPIServer(api, options: listener) {
                     readiness.markReady()
+                    notifier.ready(status: notifier.isListening ? await gatekeeper.status().serviceManagerLine : nil)
                     await onReady(settings)
                 }
             } catch {
@@ -168,8 +190,20 @@ public struct Daemon: Sendable {
             // The gatekeeper comes after the servers: it shuts down first and answers every parked request
             // `shutting_down`, so the servers' own graceful shutdown does not wait on long-polls.
             services.append(.init(service: gatekeeper))
-            let reload = ReloadService(loader: loader, running: settings, gatekeeper: gatekeeper, poller: poller, logger: logger)
+            let statusReporter = notifier.isListening ? ServiceManagerStatus(notifier: notifier, gatekeeper: gatekeeper) : nil
+            let reload = ReloadService(
+                loader: loader,
+                running: settings,
+                gatekeeper: gatekeeper,
+                poller: poller,
+                logger: logger,
+                hangups: hangups,
+                notifier: notifier,
+                status: statusReporter
+            )
             services.append(.init(service: reload))
+            // Last: it hears of a graceful shutdown first and sends STOPPING=1 at once.
+            if let statusReporter { services.append(.init(service: statusReporter)) }
             var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
             configuration.maximumGracefulShutdownDuration = .seconds(5)
             configuration.cancellationSignals = [.sigquit]

@@ -7,13 +7,22 @@
 
 import Foundation
 import Logging
+import SlotgateSystemd
 import Synchronization
 
 /// The daemon's log output on stderr: one line per event with its metadata as `key=value`. The level is shared by
 /// every logger and can change at run time (a reload of `log.level`).
+///
+/// When stderr is the journal (`JOURNAL_STREAM` names it), each event goes to journald as a structured entry
+/// instead: `MESSAGE` (the line without its level), `PRIORITY`, `SYSLOG_IDENTIFIER=slotgated`, the code location
+/// and one field per metadata key (`lease_id` → `LEASE_ID`). If journald refuses the entry, the line is written to
+/// stderr with a `<N>` priority prefix, which journald's stream reader also understands.
 public struct DaemonLogHandler: LogHandler {
     /// The level every daemon logger follows.
     public static let sharedLevel = Atomic<Int>(Logger.Level.info.rank)
+
+    /// Whether stderr is the journal, read once at start.
+    static let stderrIsJournal = Journal.isStandardErrorJournal(journalStream: ProcessInfo.processInfo.environment["JOURNAL_STREAM"])
 
     private let label: String
     public var metadata: Logger.Metadata = [:]
@@ -42,12 +51,31 @@ public struct DaemonLogHandler: LogHandler {
         var all = metadata
         if let provided = metadataProvider?.get() { all.merge(provided) { _, new in new } }
         if let extra = event.metadata { all.merge(extra) { _, new in new } }
-        var line = "\(event.level.rawValue.uppercased()) \(event.message)"
-        for (key, value) in all.sorted(by: { $0.key < $1.key }) {
-            line += " \(key)=\(Self.quoted("\(value)"))"
+        let sorted = all.sorted(by: { $0.key < $1.key })
+        var text = "\(event.message)"
+        for (key, value) in sorted {
+            text += " \(key)=\(Self.quoted("\(value)"))"
         }
-        line += "\n"
-        FileHandle.standardError.write(Data(line.utf8))
+        let line = "\(event.level.rawValue.uppercased()) \(text)\n"
+        guard Self.stderrIsJournal else {
+            FileHandle.standardError.write(Data(line.utf8))
+            return
+        }
+        let priority = Journal.priority(of: event.level)
+        var fields: [(name: String, value: String)] = [
+            ("MESSAGE", text),
+            ("PRIORITY", "\(priority)"),
+            ("SYSLOG_IDENTIFIER", "slotgated"),
+            ("LOGGER", label),
+            ("CODE_FILE", event.file),
+            ("CODE_LINE", "\(event.line)"),
+            ("CODE_FUNC", event.function),
+        ]
+        for (key, value) in sorted {
+            if let name = Journal.fieldName(forMetadataKey: key) { fields.append((name, "\(value)")) }
+        }
+        if Journal.send(fields) == 0 { return }
+        FileHandle.standardError.write(Data("<\(priority)>\(line)".utf8))
     }
 
     private static func quoted(_ text: String) -> String {

@@ -9,42 +9,75 @@ import Logging
 import ServiceLifecycle
 import SlotgateConfig
 import SlotgateCore
+import SlotgateSystemd
 import SlotgateUpstream
 import Synchronization
 import UnixSignals
 
 /// SIGHUP: re-read the settings, validate them, and swap them in; a bad file keeps the running settings and the
-/// log names the key that is wrong.
+/// log names the key that is wrong. The service manager hears `RELOADING=1` before and `READY=1` after, with a
+/// status line saying whether the reload was refused.
 struct ReloadService: Service {
     let loader: SettingsLoader
     let running: RunningSettings
     let gatekeeper: Gatekeeper
     let poller: UpstreamPoller
     let logger: Logger
+    /// SIGHUP, trapped by the daemon before the group starts; nil traps it when `run()` starts.
+    let hangups: UnixSignalsSequence?
+    let notifier: any ServiceManagerNotifier
+    /// The status reporter, told of refused reloads; nil when no manager listens.
+    let status: ServiceManagerStatus?
 
-    init(loader: SettingsLoader, running: SlotgateSettings, gatekeeper: Gatekeeper, poller: UpstreamPoller, logger: Logger) {
+    init(
+        loader: SettingsLoader,
+        running: SlotgateSettings,
+        gatekeeper: Gatekeeper,
+        poller: UpstreamPoller,
+        logger: Logger,
+        hangups: UnixSignalsSequence? = nil,
+        notifier: any ServiceManagerNotifier = SilentNotifier(),
+        status: ServiceManagerStatus? = nil
+    ) {
         self.loader = loader
         self.running = RunningSettings(running)
         self.gatekeeper = gatekeeper
         self.poller = poller
         self.logger = logger
+        self.hangups = hangups
+        self.notifier = notifier
+        self.status = status
     }
 
     func run() async throws {
-        // Trapping SIGHUP here, at start, also keeps its default action (terminate) from killing the daemon.
-        for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
-            await reload()
+        // SIGHUP's default action terminates the process. The daemon traps it before the group starts, so neither
+        // a stray SIGHUP during start-up nor a reload right after READY=1 can kill it or be lost.
+        let signals: UnixSignalsSequence
+        if let hangups {
+            signals = hangups
+        } else {
+            signals = await UnixSignalsSequence(trapping: .sighup)
+        }
+        for await _ in signals.cancelOnGracefulShutdown() {
+            notifier.reloading()
+            let refusal = await reload()
+            status?.reloaded(refusal: refusal)
+            // A refused reload's reason stays in the status line (the reporter's note) until a reload succeeds.
+            let line = await status?.currentLine()
+            notifier.ready(status: refusal == nil ? ["settings reloaded", line].compactMap { $0 }.joined(separator: "; ") : line)
         }
     }
 
     /// Re-reads and applies the settings once.
-    func reload() async {
+    /// - Returns: why the reload was refused, or nil when the new settings are in force.
+    @discardableResult
+    func reload() async -> String? {
         let loaded: SlotgateSettings
         do {
             loaded = try await loader.load()
         } catch {
             logger.error("reload refused; keeping the running settings", metadata: ["reason": "\(error.description)"])
-            return
+            return error.description.split(whereSeparator: \.isNewline).first.map(String.init) ?? "invalid settings"
         }
         let outcome = running.value.withLock { current in
             let outcome = current.reloaded(with: loaded)
@@ -61,6 +94,7 @@ struct ReloadService: Service {
                 "needs_restart": "\(outcome.needsRestart.joined(separator: ","))",
             ]
         )
+        return nil
     }
 }
 

@@ -21,13 +21,16 @@ struct LeasesCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print the daemon's JSON answer unchanged.")
     var json = false
 
+    @Flag(name: .long, help: "Also list the ended leases still in the daemon's ledger (leases.retention_h), to reconstruct what happened.")
+    var all = false
+
     func run() async throws {
         try await connection.withClient { client in
             if json {
-                let data = try await client.json(.leases)
+                let data = try await client.json(all ? .allLeases : .leases)
                 Terminal.write(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .newlines) + "\n")
             } else {
-                Terminal.write(Self.render(try await client.leases()) + "\n")
+                Terminal.write(Self.render(try await client.leases(all: all)) + "\n")
             }
         }
     }

@@ -37,9 +37,16 @@ struct Slotgated: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (log.level).")
     var logLevel: String?
 
+    @Flag(
+        name: .customLong("reset-state"),
+        help: "If the lease ledger cannot be opened (corrupt, unreadable, newer schema), move it aside and start with no leases."
+    )
+    var resetState = false
+
     func run() async throws {
         LoggingSystem.bootstrap { DaemonLogHandler(label: $0) }
-        let daemon = Daemon(overrides: CommandLineOverrides(configPath: config, socketPath: socket, stateDirectory: stateDir, logLevel: logLevel))
+        var daemon = Daemon(overrides: CommandLineOverrides(configPath: config, socketPath: socket, stateDirectory: stateDir, logLevel: logLevel))
+        daemon.resetState = resetState
         do {
             try await daemon.run()
         } catch let error as Daemon.StartError {

@@ -54,12 +54,16 @@ import Glibc
             return id
         }
 
+        func visible(at now: Timestamp) -> [String] {
+            sessions.filter { !$0.value.ended && $0.value.createdAt.advanced(by: lag) <= now }.keys.sorted()
+        }
+
         func snapshot(at now: Timestamp) -> PlatformSnapshot {
-            let visible = sessions.filter { !$0.value.ended && $0.value.createdAt.advanced(by: lag) <= now }
+            let visible = visible(at: now)
             return PlatformSnapshot(
                 sentAt: now,
                 quota: QuotaReading(scope: .org, limit: limit, active: visible.count),
-                sessions: visible.keys.sorted().map { ListedSession(id: $0, status: .running) }
+                sessions: visible.map { ListedSession(id: $0, status: .running) }
             )
         }
 
@@ -167,8 +171,7 @@ import Glibc
                     log.append("platform ends \(id)")
                 }
             case 60..<72:
-                log.append("poll")
-                try apply(machine.observe(platform.snapshot(at: now), now: now))
+                try poll()
             case 72..<82:
                 try processWork()
             case 82..<92:
@@ -196,6 +199,22 @@ import Glibc
                     }
                 }
             }
+        }
+
+        /// A poll as the poller makes it: the quota first, then the list a moment later; a session may end in
+        /// between, so the list may miss a session the quota counted.
+        mutating func poll() throws {
+            let quotaAt = now
+            let active = platform.visible(at: quotaAt).count
+            var note = "poll"
+            if Bool.random(using: &rng), let id = platform.sessions.filter({ !$0.value.ended }).keys.sorted().randomElement(using: &rng) {
+                platform.sessions[id]?.ended = true
+                note += " (\(id) ends between the quota and the list)"
+            }
+            let listed = platform.visible(at: quotaAt).map { ListedSession(id: $0, status: .running) }
+            log.append(note)
+            let reading = PlatformSnapshot(sentAt: quotaAt, quota: QuotaReading(scope: .org, limit: platform.limit, active: active), sessions: listed)
+            try apply(machine.observe(reading, now: now))
         }
 
         mutating func createWithRandomGrant() throws {
@@ -259,7 +278,7 @@ import Glibc
             for item in items {
                 switch item {
                 case .pollNow:
-                    try apply(machine.observe(platform.snapshot(at: now), now: now))
+                    try poll()
                 case .confirmSession(let session):
                     try apply(machine.observeSession(session, status: platform.status(session), at: now, now: now))
                 case .paceChanged:

@@ -16,7 +16,10 @@ import Testing
 
 /// The routes called directly (no socket): shapes, parsing and the error mapping of socket-api.md.
 @Suite struct APIRouterTests {
-    static func application(limit: Int? = 2, configure: (inout GatekeeperSettings) -> Void = { _ in }) async -> (
+    static func application(
+        limit: Int? = 2,
+        configure: (inout GatekeeperSettings) -> Void = { _ in }
+    ) async -> (
         some ApplicationProtocol, Gatekeeper
     ) {
         var settings = GatekeeperSettings()

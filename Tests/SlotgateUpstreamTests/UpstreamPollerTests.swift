@@ -16,7 +16,7 @@ struct UpstreamPollerTests {
         AGPError(kind: .http, route: "GET /sessions/quota", status: 503, message: "Service Unavailable", retryAfter: retryAfter)
     }
 
-    @Test func firstPollLearnsTheScopeThenListsBeforeTheQuota() async throws {
+    @Test func eachPollReadsTheQuotaThenListsForItsScope() async throws {
         try await PollerHarness.run(tickPerCall: .milliseconds(1)) { client in
             await client.set(quota: QuotaReading(scope: .user, limit: 5, active: 1))
             await client.set(sessions: [ListedSession(id: "s1", status: .running)])
@@ -27,15 +27,15 @@ struct UpstreamPollerTests {
             #expect(first.sessions == [ListedSession(id: "s1", status: .running)])
 
             let calls = await harness.client.calls
-            #expect(calls.map(\.call) == [.quota, .list(.me), .quota, .tokens])
-            // Both requests of the snapshot were sent after its sentAt, the list before the quota.
-            #expect(first.sentAt <= calls[1].at)
-            #expect(calls[1].at < calls[2].at)
+            #expect(calls.map(\.call) == [.quota, .list(.me), .tokens])
+            // The quota is read at the snapshot's sentAt, the list after it, for the quota's scope.
+            #expect(first.sentAt <= calls[0].at)
+            #expect(calls[0].at < calls[1].at)
 
             await harness.advance(by: .seconds(2))
             let second = try #require(await harness.events.nextSnapshot())
-            let later = await harness.client.calls.dropFirst(4).map(\.call)
-            #expect(later == [.list(.me), .quota])
+            let later = await harness.client.calls.dropFirst(3).map(\.call)
+            #expect(later == [.quota, .list(.me)])
             #expect(second.sentAt > first.sentAt)
         }
     }
@@ -117,7 +117,7 @@ struct UpstreamPollerTests {
             _ = await harness.events.nextSnapshot()
             await harness.settle()
             #expect(await harness.client.count("list") == 3)
-            #expect(await harness.client.count("quota") == 4)
+            #expect(await harness.client.count("quota") == 3)
             #expect(harness.clock.nextDeadline == harness.clock.now.advanced(by: .seconds(30)))
         }
     }
@@ -258,8 +258,8 @@ struct UpstreamPollerTests {
                 #expect(await harness.client.count("status") == 0)
             }
         }
-        // 11 polls of list + quota, one scope read, one token read: the same whatever the number of sessions.
-        #expect(counts == [24, 24, 24])
+        // 11 polls of quota + list and one token read: the same whatever the number of sessions.
+        #expect(counts == [23, 23, 23])
     }
 
     @Test func confirmSessionReportsTheStatusOrNilOn404() async throws {

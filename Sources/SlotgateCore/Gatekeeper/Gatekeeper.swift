@@ -64,6 +64,8 @@ public actor Gatekeeper: PlatformObserver, Service {
     private let probe: (any SessionProbe)?
     private let logger: Logger
     private let workContinuation: AsyncStream<UpstreamWork>.Continuation
+    /// Called by the timer loop on every turn and at least every `interval` (a service manager's watchdog).
+    private var heartbeat: (interval: Duration, beat: @Sendable () -> Void)?
 
     /// Platform work for the poller: poll now, confirm a session, cancel a session.
     public nonisolated let upstreamWork: AsyncStream<UpstreamWork>
@@ -343,11 +345,26 @@ public actor Gatekeeper: PlatformObserver, Service {
         }
     }
 
+    /// Sets the heartbeat: `beat` runs on every turn of the timer loop and at least every `interval`, so it stops
+    /// when the gatekeeper is stuck. Set it before `run()`; the daemon pings systemd's watchdog with it.
+    /// - Parameters:
+    ///   - interval: the longest time between beats.
+    ///   - beat: what to do on each beat; it must return quickly.
+    public func setHeartbeat(interval: Duration, beat: @escaping @Sendable () -> Void) {
+        heartbeat = (interval, beat)
+        wake()
+    }
+
     private func timerLoop() async {
         while !Task.isCancelled, machine.pause(at: clock.now) != .shuttingDown {
             let now = clock.now
             await execute(machine.tick(now: now))
-            let deadline = machine.nextDeadline(now: clock.now)
+            heartbeat?.beat()
+            var deadline = machine.nextDeadline(now: clock.now)
+            if let heartbeat {
+                let beatAt = clock.now.advanced(by: heartbeat.interval)
+                deadline = min(deadline ?? beatAt, beatAt)
+            }
             await sleep(until: deadline)
         }
     }

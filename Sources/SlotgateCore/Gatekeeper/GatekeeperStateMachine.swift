@@ -75,9 +75,10 @@ public struct GatekeeperStateMachine: Sendable {
     private var listedCounted: Set<String> = []
     /// Sessions in the newest list that are `queued` (counted as occupied, U2).
     private var listedQueued: Set<String> = []
-    /// Sessions the platform reported terminal (or unknown), with when; kept while a reading still lists them.
+    /// Sessions the platform reported terminal (or unknown), with the time their lease was bound (they were
+    /// created before it); kept while a reading still lists them.
     private var terminated: [String: Timestamp] = [:]
-    /// How many of `terminated` the newest list still shows (and `active` still counts): the credit.
+    /// How many of `terminated` the newest reading's `active` surely counted: the credit.
     private var terminatedListed = 0
     /// A create met 429 at this time: count every slot as taken until a reading sent after it.
     private var saturatedSince: Timestamp?
@@ -398,7 +399,7 @@ public struct GatekeeperStateMachine: Sendable {
         }
         // A terminated session the platform no longer lists is out of `active`: its credit ends.
         terminated = terminated.filter { listedCounted.contains($0.key) || listedQueued.contains($0.key) }
-        terminatedListed = terminated.count
+        terminatedListed = terminated.filter { countedInActive($0.key, boundAt: $0.value) }.count
         if let since = saturatedSince, reading.sentAt > since { saturatedSince = nil }
         var actions: [GatekeeperAction] = []
         for id in Array(endedCounting) {
@@ -420,6 +421,14 @@ public struct GatekeeperStateMachine: Sendable {
         }
         actions += grantWhilePossible(now: now)
         return actions
+    }
+
+    /// Whether the newest reading's `active` surely counts a session: the quota is read first, at `sentAt`, and the
+    /// list after it. A session bound before `sentAt` existed when the quota was read, and one the later list still
+    /// shows had not ended by then. A session bound later, or missing from the list, may not be in `active`.
+    private func countedInActive(_ session: String, boundAt: Timestamp) -> Bool {
+        guard let snapshot, boundAt <= snapshot.sentAt else { return false }
+        return listedCounted.contains(session) || listedQueued.contains(session)
     }
 
     /// Bound sessions missing from a list sent after they were bound are confirmed with one status read each,
@@ -450,12 +459,13 @@ public struct GatekeeperStateMachine: Sendable {
     ///   - now: the current time.
     public mutating func observeSession(_ session: String, status: SessionStatus?, at: Timestamp, now: Timestamp) -> [GatekeeperAction] {
         guard status?.isTerminal ?? true else { return [] }
-        if terminated.updateValue(at, forKey: session) == nil, listedCounted.contains(session) || listedQueued.contains(session) {
-            terminatedListed += 1
-        }
         confirmations[session] = nil
         var actions: [GatekeeperAction] = []
         if let id = bySession[session], var lease = leases[id], lease.state == .bound || lease.state == .draining {
+            let boundAt = lease.boundAt ?? now
+            if terminated.updateValue(boundAt, forKey: session) == nil, countedInActive(session, boundAt: boundAt) {
+                terminatedListed += 1
+            }
             try? lease.sessionEnded(at: now)
             actions += store(lease)
         }
@@ -622,9 +632,10 @@ extension GatekeeperStateMachine {
     ///
     ///     in_use = A (+ queued sessions listed, U2)
     ///            + leases granted and not yet bound
-    ///            + bound leases whose session the platform's list did not show (A may not count them yet)
+    ///            + bound leases that A may not count: bound after the quota was read, or missing from the list
+    ///              read after it
     ///            + ended unbound leases until a reading sent after they ended (creates with no answer included)
-    ///            − listed sessions that the platform has since reported terminal
+    ///            − sessions A surely counted that the platform has since reported terminal
     ///     free   = max(0, min(L, slots.max) − slots.reserve − in_use)
     ///
     /// After a create met 429, every slot counts as taken until a reading sent after it.
@@ -642,7 +653,9 @@ extension GatekeeperStateMachine {
                 inUse += 1
             case .bound, .draining:
                 guard let session = lease.sessionID else { continue }
-                if !listedCounted.contains(session), !listedQueued.contains(session) { inUse += 1 }
+                // A listed `queued` session is already counted through `listedQueued`.
+                if listedQueued.contains(session) { continue }
+                if !countedInActive(session, boundAt: lease.boundAt ?? snapshot.sentAt) { inUse += 1 }
             case .waiting, .released, .expired:
                 continue
             }

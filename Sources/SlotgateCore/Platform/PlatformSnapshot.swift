@@ -56,11 +56,13 @@ public struct ListedSession: Sendable, Hashable {
 
 /// One poll of the platform: a quota reading and the list of non-terminal sessions.
 ///
-/// The list is requested first and the quota second, both after `sentAt`. A session the list
-/// shows was therefore created before the quota was read, so `active` counts it (unless it is
-/// `queued`, which the platform may leave out, U2).
+/// The quota is requested first, at `sentAt`, and the list second. A session the list shows that was
+/// created before `sentAt` had not ended when the quota was read, so `active` counts it (unless it is
+/// `queued`, which the platform may leave out, U2). A session created in between may be listed and not
+/// counted, and one that ended in between may be counted and not listed: the accounting treats both
+/// conservatively.
 public struct PlatformSnapshot: Sendable, Hashable {
-    /// When the first request of the poll was sent.
+    /// When the poll's quota request was sent (its first request).
     public var sentAt: Timestamp
     /// The quota reading.
     public var quota: QuotaReading

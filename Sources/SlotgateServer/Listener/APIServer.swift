@@ -22,6 +22,9 @@ public struct APIListenerOptions: Sendable {
     public var socketGroup: UInt32?
     /// At most this many connections are served at once; more wait to be accepted.
     public var maxConnections: Int
+    /// A listening socket passed by the service manager (socket activation): served instead of binding
+    /// `socketPath`, whose file mode and group are then left as systemd set them. Nil binds `socketPath`.
+    public var inheritedFileDescriptor: CInt?
 
     /// Creates options.
     /// - Parameters:
@@ -29,16 +32,26 @@ public struct APIListenerOptions: Sendable {
     ///   - socketMode: the socket file's mode.
     ///   - socketGroup: the socket file's group id, or nil.
     ///   - maxConnections: the most connections served at once.
-    public init(socketPath: String, socketMode: UInt32 = 0o660, socketGroup: UInt32? = nil, maxConnections: Int = 16_384) {
+    ///   - inheritedFileDescriptor: a listening socket passed by the service manager, or nil to bind.
+    public init(
+        socketPath: String,
+        socketMode: UInt32 = 0o660,
+        socketGroup: UInt32? = nil,
+        maxConnections: Int = 16_384,
+        inheritedFileDescriptor: CInt? = nil
+    ) {
         self.socketPath = socketPath
         self.socketMode = socketMode
         self.socketGroup = socketGroup
         self.maxConnections = maxConnections
+        self.inheritedFileDescriptor = inheritedFileDescriptor
     }
 }
 
-/// Builds the Hummingbird application serving the local API on its Unix socket. It is a `Service`: run it in the
-/// daemon's group. `onListening` runs once the socket accepts connections and has its mode and group.
+/// Builds the server of the local API: the Hummingbird application bound to its Unix socket, or, when the service
+/// manager passed a listening socket, an ``InheritedSocketServer`` on it with the same router and limits. It is a
+/// `Service`: run it in the daemon's group. `onListening` runs once the socket accepts connections and (when bound
+/// here) has its mode and group.
 /// - Parameters:
 ///   - api: what the routes need.
 ///   - options: where to listen and who may connect.
@@ -48,12 +61,26 @@ public func makeAPIServer(
     _ api: APIContext,
     options: APIListenerOptions,
     onListening: @escaping @Sendable () async -> Void = {}
-) throws -> some Service {
-    try UnixSocketFile.prepare(options.socketPath)
+) throws -> any Service {
     let logger = api.logger
+    let http1 = HTTP1Channel.Configuration(idleTimeout: .seconds(Int64(APILimits.headerTimeout.seconds)))
+    if let descriptor = options.inheritedFileDescriptor {
+        return InheritedSocketServer(
+            fileDescriptor: descriptor,
+            responder: buildAPIRouter(api).buildResponder(),
+            configuration: http1,
+            serverName: "slotgate",
+            maxConnections: options.maxConnections,
+            logger: logger
+        ) {
+            logger.info("listening", metadata: ["socket": "\(options.socketPath)", "fd": "\(descriptor)"])
+            await onListening()
+        }
+    }
+    try UnixSocketFile.prepare(options.socketPath)
     return Application(
         router: buildAPIRouter(api),
-        server: .http1(configuration: .init(idleTimeout: .seconds(Int64(APILimits.headerTimeout.seconds)))),
+        server: .http1(configuration: http1),
         configuration: .init(
             address: .unixDomainSocket(path: options.socketPath),
             serverName: "slotgate",

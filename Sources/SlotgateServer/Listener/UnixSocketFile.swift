@@ -5,6 +5,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -22,9 +24,8 @@ public enum UnixSocketFile {
     /// is stale and is replaced; anything else at the path is left alone and stops the start.
     /// - Parameter path: the socket path.
     public static func prepare(_ path: String) throws(Problem) {
-        var info = stat()
-        guard lstat(path, &info) == 0 else { return }
-        guard (info.st_mode & S_IFMT) == S_IFSOCK else {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else { return }
+        guard attributes[.type] as? FileAttributeType == .typeSocket else {
             throw Problem(description: "\(path) exists and is not a socket; remove it or choose another socket.path")
         }
         if answers(path) {

@@ -30,6 +30,9 @@ public struct APIContext: Sendable {
     public var metrics: SlotgateMetrics
     /// The logger.
     public var logger: Logger
+    /// Every lease in the store, ended ones included, for `GET /v1/leases?all=1`; nil when leases are kept in memory
+    /// only (the listing then shows what the gatekeeper retains).
+    public var history: (@Sendable () async throws -> [Lease])?
 
     /// Creates the context.
     /// - Parameters:

@@ -8,6 +8,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Logging
 import NIOCore
 import SlotgateCore
 
@@ -17,7 +18,7 @@ struct LeaseRoutes {
 
     func register(on router: Router<SlotgateRequestContext>) {
         router.post("/v1/leases") { request, context in try await acquire(request, context) }
-        router.get("/v1/leases") { _, _ in try await list() }
+        router.get("/v1/leases") { request, _ in try await list(request) }
         router.get("/v1/leases/:id") { _, context in try await get(context) }
         router.post("/v1/leases/:id/session") { request, context in try await bind(request, context) }
         router.post("/v1/leases/:id/renew") { request, context in try await renew(request, context) }
@@ -36,16 +37,25 @@ struct LeaseRoutes {
             return streamed(wanted)
         }
         let gatekeeper = api.gatekeeper
-        // A client that hangs up while it waits cancels this task, which takes its request out of the queue.
-        let result = try await request.body.consumeWithCancellationOnInboundClose { _ in
-            await gatekeeper.acquire(wanted)
+        // A try-once request answers at once and keeps the connection alive. A waiting one watches for the client
+        // hanging up, which cancels this task and takes its request out of the queue; Hummingbird closes the
+        // connection after such a request, so the answer says `Connection: close` and pooled clients do not reuse it.
+        let waits = wanted.wait.map { $0 > .zero } ?? true
+        let result: Result<Lease, GatekeeperError>
+        if waits {
+            result = try await request.body.consumeWithCancellationOnInboundClose { _ in await gatekeeper.acquire(wanted) }
+        } else {
+            result = await gatekeeper.acquire(wanted)
         }
+        let closing: HTTPFields = waits ? [.connection: "close"] : [:]
         switch result {
         case .success(let lease):
             api.metrics.granted(after: lease.waited)
-            return try JSONResponse.make(.created, LeaseJSON(lease))
+            return try JSONResponse.make(.created, LeaseJSON(lease), headers: closing)
         case .failure(let error):
-            throw APIError(error)
+            var answer = APIError(error)
+            for field in closing { answer.extraHeaders.append(field) }
+            throw answer
         }
     }
 
@@ -145,9 +155,23 @@ struct LeaseRoutes {
 
     // MARK: Listing
 
-    private func list() async throws -> Response {
-        let (leases, waiters) = await api.gatekeeper.listing()
+    /// `GET /v1/leases`; with `?all=1`, also the ended leases still in the store (for `slotgate leases --all`).
+    private func list(_ request: Request) async throws -> Response {
+        var (leases, waiters) = await api.gatekeeper.listing()
         let now = api.clock.now
+        if let all = request.uri.queryParameters["all"], all == "1" || all == "true", let history = api.history {
+            // The gatekeeper's copy is the newest; the store adds what the gatekeeper no longer holds.
+            var byID = Dictionary(leases.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+            let stored: [Lease]
+            do {
+                stored = try await history()
+            } catch {
+                api.logger.error("could not read the lease ledger", metadata: ["error": "\(error)"])
+                throw APIError(GatekeeperError.stateUnwritable)
+            }
+            for lease in stored where byID[lease.id] == nil { byID[lease.id] = lease }
+            leases = byID.values.sorted { $0.id < $1.id }
+        }
         let answer = LeaseListJSON(
             leases: leases.map(LeaseJSON.init),
             waiting: waiters.enumerated().map { WaiterJSON($0.element, position: $0.offset + 1, now: now) }

@@ -66,8 +66,34 @@ struct ProxyRoutes {
         var request = request
         let options = try Self.parseHeaders(request.headers)
         let body = try await request.collectBody(upTo: APILimits.proxyBodyBytes)
-        let gatekeeper = api.gatekeeper
+        let peer = await PeerCredentials.read(from: context.channel) ?? PeerCredentials(uid: 0, gid: 0, pid: 0)
+        let key = request.headers[HTTPField.Name("Idempotency-Key")!] ?? UUID().uuidString.lowercased()
+        let forwarded = HTTPHeaders(request.headers.map { ($0.name.rawName, $0.value) })
+        // The client hanging up at any point (in the queue, or while the platform answers) cancels the exchange.
+        // The body can be handed over once only, so one call covers it all; Hummingbird closes the connection
+        // after such a request, and every answer says so.
+        do {
+            var response = try await request.body.consumeWithCancellationOnInboundClose { _ in
+                try await exchange(platform: platform, options: options, body: body, peer: peer, key: key, forwarded: forwarded)
+            }
+            response.headers[.connection] = "close"
+            return response
+        } catch var error as APIError {
+            error.extraHeaders[.connection] = "close"
+            throw error
+        }
+    }
 
+    // swift-format-ignore: FunctionParameterCount
+    private func exchange(
+        platform: AGPClient,
+        options: ProxyHeaders,
+        body: ByteBuffer,
+        peer: PeerCredentials,
+        key: String,
+        forwarded: HTTPHeaders
+    ) async throws -> Response {
+        let gatekeeper = api.gatekeeper
         // The lease: one named by Slotgate-Lease, or a place in the queue.
         var lease: Lease
         if let text = options.leaseText {
@@ -79,7 +105,6 @@ struct ProxyRoutes {
             }
             lease = named
         } else {
-            let peer = await PeerCredentials.read(from: context.channel) ?? PeerCredentials(uid: 0, gid: 0, pid: 0)
             let wanted = AcquireRequest(
                 holder: options.holder,
                 uid: peer.uid,
@@ -88,17 +113,14 @@ struct ProxyRoutes {
                 priority: options.priority,
                 wait: options.wait
             )
-            let result = try await request.body.consumeWithCancellationOnInboundClose { _ in await gatekeeper.acquire(wanted) }
-            switch result {
+            switch await gatekeeper.acquire(wanted) {
             case .success(let granted): lease = granted
             case .failure(let error): throw APIError(error)
             }
             api.metrics.granted(after: lease.waited)
         }
 
-        let key = request.headers[HTTPField.Name("Idempotency-Key")!] ?? UUID().uuidString.lowercased()
         let deadline = lease.waitDeadline ?? api.clock.now.advanced(by: .seconds(30))
-        let forwarded = HTTPHeaders(request.headers.map { ($0.name.rawName, $0.value) })
         while true {
             // Keep the claim alive while the platform takes its time.
             _ = try? await gatekeeper.renew(lease.id)
@@ -122,10 +144,7 @@ struct ProxyRoutes {
                 // Someone outside this daemon took the slot: back to the head of the queue, same key.
                 api.logger.warning("the platform refused a create with 429; requeued", metadata: ["lease": "\(lease.id)"])
                 _ = try? await gatekeeper.createOutcome(lease.id, .rejectedTooManyRequests)
-                let again = try await request.body.consumeWithCancellationOnInboundClose { _ in
-                    await gatekeeper.awaitRequeued(lease.id)
-                }
-                switch again {
+                switch await gatekeeper.awaitRequeued(lease.id) {
                 case .success(let granted): lease = granted
                 case .failure(let error):
                     var answer = APIError(error)

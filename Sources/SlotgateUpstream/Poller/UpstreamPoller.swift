@@ -12,9 +12,9 @@ import Synchronization
 
 /// The service that keeps the gatekeeper's view of the platform fresh (design.md "Polling").
 ///
-/// A poll is one listing of non-terminal sessions followed by one quota read, both sent after the
-/// snapshot's `sentAt` (plus one quota read before them while the scope is unknown, to choose the list's
-/// `owner`). Polls run at the pace the observer asks for, at once on `UpstreamWork.pollNow` (requests
+/// A poll is one quota read, sent at the snapshot's `sentAt`, followed by one listing of the non-terminal
+/// sessions (`owner` chosen by the quota's scope) while the gatekeeper tracks sessions or has waiters; an idle
+/// poll is the quota alone. Polls run at the pace the observer asks for, at once on `UpstreamWork.pollNow` (requests
 /// coalesce: at most one poll in flight, and any number of requests during it cause one follow-up), and
 /// back off with full jitter while they fail. The token quota is read at most once per token interval.
 /// Session status reads and cancels run beside the polls, deduplicated and with bounded concurrency.
@@ -170,33 +170,15 @@ public struct UpstreamPoller: Service {
         state.status.withLock { $0.polls += 1 }
         var logger = logger
         do {
-            // An idle daemon tracks no session: the quota alone is the reading (one call per interval).
-            let wantsList = await observer.needsSessionList()
-            var sessions: [ListedSession]? = nil
-            var listScope = scope ?? .org
-            if wantsList {
-                if let scope {
-                    listScope = scope
-                } else {
-                    listScope = try await client.sessionQuota().scope
-                    scope = listScope
-                }
-                sessions = try await listSessions(owner: .matching(listScope))
-            }
+            // The quota first, then the list (PlatformSnapshot explains why this order). An idle daemon tracks no
+            // session: the quota alone is the reading, one call per interval.
             let quota = try await client.sessionQuota()
-            if !wantsList {
-                scope = quota.scope
-                listScope = quota.scope
+            scope = quota.scope
+            var sessions: [ListedSession]? = nil
+            if await observer.needsSessionList() {
+                sessions = try await listSessions(owner: .matching(quota.scope))
             }
-            var snapshot = PlatformSnapshot(sentAt: sentAt, quota: quota, sessions: sessions)
-            if quota.scope != listScope {
-                // The list was filtered for the other scope; report the quota alone and list again at once.
-                logger[metadataKey: "agp.scope"] = "\(quota.scope.rawValue)"
-                logger.notice("Quota scope changed; listing again")
-                scope = quota.scope
-                snapshot.sessions = nil
-                schedule.requestPoll()
-            }
+            let snapshot = PlatformSnapshot(sentAt: sentAt, quota: quota, sessions: sessions)
             await observer.observe(snapshot)
             state.status.withLock { status in
                 status.lastGoodReadingAt = sentAt

@@ -1,0 +1,237 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the slotgate project.
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+import Foundation
+import GRDB
+import Logging
+import SlotgateCore
+import Synchronization
+
+/// The embedded lease ledger: one SQLite file, `<state.dir>/ledger.sqlite`, in WAL mode with `synchronous=FULL`,
+/// so a committed write survives a crash of the process or the machine (design.md invariant 4).
+///
+/// One row per lease, whole: every write replaces the rows it names in one transaction. Ended leases are deleted
+/// when the gatekeeper forgets them, and by `prune(endedBefore:)` at start and at most once an hour after that.
+public final class SQLiteLeaseStore: LeaseStore {
+    /// The ledger's file name in the state directory.
+    public static let fileName = "ledger.sqlite"
+    /// The schema version this build writes and reads.
+    public static let schemaVersion = LedgerSchema.version
+
+    /// The ledger file.
+    public let path: String
+    private let database: DatabaseQueue
+    private let retention: Duration?
+    private let clock: any TimestampClock
+    private let lastPrune: Mutex<Timestamp>
+    private let logger: Logger
+
+    /// Opens (creating if needed) the ledger in `directory`, checks it and brings its schema up to date.
+    /// - Parameters:
+    ///   - directory: the state directory; created if missing.
+    ///   - retention: how long ended leases stay; nil never prunes on its own (`prune(endedBefore:)` still works).
+    ///   - clock: the clock for pruning.
+    ///   - logger: the logger.
+    /// - Throws: `StoreError`: `unreadable`, `corrupt`, `newer_schema` (all resettable with `--reset-state`), or
+    ///   `unwritable` (a read-only directory).
+    public init(
+        directory: String,
+        retention: Duration? = nil,
+        clock: any TimestampClock = WallClock(),
+        logger: Logger
+    ) throws(StoreError) {
+        let path = URL(fileURLWithPath: directory).appendingPathComponent(Self.fileName).path
+        self.path = path
+        self.retention = retention
+        self.clock = clock
+        self.logger = logger
+        self.lastPrune = Mutex(clock.now)
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw .unwritable(path, "the state directory \(directory) cannot be created: \(error.localizedDescription)")
+        }
+        var configuration = Configuration()
+        configuration.label = "slotgate.ledger"
+        configuration.journalMode = .wal
+        configuration.busyMode = .timeout(5)
+        configuration.prepareDatabase { db in
+            // Only takes effect on a new, empty file; lets pruning hand pages back with `incremental_vacuum`.
+            try db.execute(sql: "PRAGMA auto_vacuum = INCREMENTAL")
+        }
+        do {
+            database = try DatabaseQueue(path: path, configuration: configuration)
+        } catch {
+            throw Self.classify(error, path: path, opening: true)
+        }
+        try Self.check(database, path: path)
+        do {
+            // GRDB sets `synchronous = NORMAL` when it turns WAL on, after `prepareDatabase`: set FULL again, so a
+            // commit is on disk (not only in the OS) before a grant is answered (swift-notes.md §4).
+            try database.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+            try LedgerSchema.migrator.migrate(database)
+            try database.write { db in
+                // Also proves at start that the file can be written (a read-only or full file system stops here).
+                try db.execute(sql: "PRAGMA user_version = \(LedgerSchema.version)")
+            }
+        } catch {
+            throw Self.classify(error, path: path, opening: true)
+        }
+    }
+
+    /// Refuses a file that is damaged or whose schema is newer than this build's.
+    private static func check(_ database: DatabaseQueue, path: String) throws(StoreError) {
+        let outcome: Result<(check: String, version: Int, superseded: Bool), any Error> = Result {
+            try database.read { db in
+                let check = try String.fetchOne(db, sql: "PRAGMA quick_check") ?? "no answer"
+                let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+                let superseded = try LedgerSchema.migrator.hasBeenSuperseded(db)
+                return (check, version, superseded)
+            }
+        }
+        switch outcome {
+        case .failure(let error):
+            throw classify(error, path: path, opening: true)
+        case .success(let found):
+            guard found.check == "ok" else { throw .corrupt(path, "integrity check: \(found.check.prefix(200))") }
+            if found.version > LedgerSchema.version || found.superseded {
+                throw .newerSchema(path, found: max(found.version, LedgerSchema.version + 1), known: LedgerSchema.version)
+            }
+        }
+    }
+
+    /// Turns an SQLite error into the store's: at start a damaged file is `corrupt`, a refused write `unwritable`;
+    /// at run time every failure is `write_failed`.
+    static func classify(_ error: any Error, path: String, opening: Bool) -> StoreError {
+        if let error = error as? StoreError { return error }
+        guard let database = error as? DatabaseError else {
+            return opening ? .unreadable(path, "\(error)") : .writeFailed(path, "\(error)")
+        }
+        let reason = "SQLite error \(database.resultCode.rawValue): \(database.message ?? "no message")"
+        guard opening else { return .writeFailed(path, reason) }
+        switch database.resultCode {
+        case .SQLITE_NOTADB, .SQLITE_CORRUPT: return .corrupt(path, reason)
+        case .SQLITE_READONLY, .SQLITE_FULL: return .unwritable(path, reason)
+        case .SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_AUTH:
+            // A read-only directory cannot hold the -wal and -shm files; say so rather than "cannot open".
+            let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+            if FileManager.default.fileExists(atPath: path), !FileManager.default.isWritableFile(atPath: directory) {
+                return .unwritable(path, reason)
+            }
+            return .unreadable(path, reason)
+        default: return .unreadable(path, reason)
+        }
+    }
+
+    // MARK: LeasePersistence
+
+    /// Replaces the rows of `leases` in one transaction; returns once it is committed with `synchronous=FULL`.
+    /// Waiting leases are never written (a waiter does not survive a restart).
+    /// - Parameter leases: the leases.
+    /// - Throws: `StoreError` `write_failed` (a full disk, a read-only file system, an I/O error).
+    public func write(_ leases: [Lease]) async throws {
+        let rows = leases.filter { $0.state != .waiting }
+        guard !rows.isEmpty else { return }
+        do {
+            try await database.write { db in
+                let statement = try db.cachedStatement(sql: LedgerSchema.upsert)
+                for lease in rows { try statement.execute(arguments: LeaseRow.arguments(lease)) }
+            }
+        } catch {
+            throw Self.classify(error, path: path, opening: false)
+        }
+    }
+
+    /// Deletes the rows of `ids` in one transaction, then prunes old ended leases if the last prune was an hour ago.
+    /// - Parameter ids: the lease ids.
+    /// - Throws: `StoreError` `write_failed`.
+    public func forget(_ ids: [LeaseID]) async throws {
+        guard !ids.isEmpty else { return }
+        do {
+            try await database.write { db in
+                let statement = try db.cachedStatement(sql: "DELETE FROM lease WHERE id = ?")
+                for id in ids { try statement.execute(arguments: [id.rawValue]) }
+            }
+        } catch {
+            throw Self.classify(error, path: path, opening: false)
+        }
+        try await pruneIfDue()
+    }
+
+    // MARK: LeaseStore
+
+    /// Every stored lease: live ones in id order, then ended ones by end time.
+    /// - Throws: `StoreError` `corrupt` when a row does not decode, `unreadable` when the file cannot be read.
+    public func load() async throws -> [Lease] {
+        do {
+            return try await database.read { db in
+                var leases: [Lease] = []
+                let rows = try Row.fetchCursor(db, sql: LedgerSchema.selectAll)
+                while let row = try rows.next() { leases.append(try LeaseRow.lease(from: row)) }
+                return leases
+            }
+        } catch let problem as LeaseRow.RowProblem {
+            throw StoreError.corrupt(path, problem.description)
+        } catch {
+            throw Self.classify(error, path: path, opening: true)
+        }
+    }
+
+    /// Deletes ended leases that ended before `cutoff`, then hands free pages back to the file system.
+    /// - Parameter cutoff: the cutoff.
+    /// - Returns: how many rows went.
+    @discardableResult
+    public func prune(endedBefore cutoff: Timestamp) async throws -> Int {
+        do {
+            let deleted = try await database.write { db in
+                try db.execute(sql: "DELETE FROM lease WHERE released_at IS NOT NULL AND released_at < ?", arguments: [cutoff.nanosecondsSinceEpoch])
+                return db.changesCount
+            }
+            try await database.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA incremental_vacuum") }
+            lastPrune.withLock { $0 = clock.now }
+            if deleted > 0 { logger.debug("pruned ended leases from the ledger", metadata: ["count": "\(deleted)"]) }
+            return deleted
+        } catch {
+            throw Self.classify(error, path: path, opening: false)
+        }
+    }
+
+    /// Prunes with the retention when the last prune is an hour old (the gatekeeper's forgets do most of the work;
+    /// this catches rows it never held, such as ended leases of a run with a longer retention).
+    private func pruneIfDue() async throws {
+        guard let retention else { return }
+        let now = clock.now
+        let due = lastPrune.withLock { last in
+            guard last.duration(to: now) >= .seconds(3600) else { return false }
+            last = now
+            return true
+        }
+        if due { try await prune(endedBefore: now.advanced(by: .zero - retention)) }
+    }
+
+    // MARK: Inspection
+
+    /// Reads one PRAGMA's value (`synchronous`, `journal_mode`, `auto_vacuum`, `user_version`), for tests and
+    /// diagnostics.
+    /// - Parameter name: the pragma's name.
+    public func pragma(_ name: String) async throws -> String? {
+        guard name.allSatisfy({ $0.isLetter || $0 == "_" }) else { return nil }
+        return try await database.read { db in try String.fetchOne(db, sql: "PRAGMA \(name)") }
+    }
+
+    /// Runs SQL on the ledger's connection outside a transaction; tests use it to limit the file
+    /// (`PRAGMA max_page_count`) or make it refuse writes (`PRAGMA query_only`).
+    /// - Parameter sql: the statements.
+    public func unsafeExecute(_ sql: String) async throws {
+        try await database.writeWithoutTransaction { db in try db.execute(sql: sql) }
+    }
+
+    /// Copies committed WAL pages into the main file and truncates the WAL, so the file size is the ledger's size.
+    public func checkpoint() async throws {
+        try await database.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
+    }
+}

@@ -1,0 +1,46 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the slotgate project.
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+import Foundation
+import Testing
+
+extension EndToEnd {
+    /// HTTP/1.1 on the socket as clients with connection pools use it (socket-api.md "Transport").
+    @Suite("Transport")
+    struct Transport {
+        static func request(_ method: String, _ path: String, _ body: String = "") -> [UInt8] {
+            Array(
+                "\(method) \(path) HTTP/1.1\r\nHost: slotgate\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+                    .utf8
+            )
+        }
+
+        @Test("a kept-alive connection is not closed after a lease answer unless the answer says Connection: close")
+        func keepAliveAfterLeaseAnswer() async throws {
+            try await withStack(simulator: SimulatorOptions(limit: 1, runMilliseconds: "none")) { _, daemon, _ in
+                let requests = [
+                    Self.request("POST", "/v1/leases", #"{"holder":"pooled","wait_s":0}"#),
+                    Self.request("POST", "/v1/leases", #"{"holder":"pooled","wait_s":0}"#),
+                    Self.request("GET", "/v1/status"),
+                    Self.request("POST", "/api/v2/sessions", #"{"agent":"h/x","queue":false}"#),
+                    Self.request("GET", "/v1/leases"),
+                ]
+                let path = daemon.socketPath
+                let (replies, closedEarly) = try await RawSocket.onThread { try RawSocket.keepAlive(path: path, requests: requests) }
+                for reply in replies { daemon.record(reply) }
+                let statuses = replies.map(\.status)
+                if closedEarly, let last = replies.last {
+                    let announced = last.header("Connection")?.lowercased() == "close"
+                    let answer = "answer \(replies.count) (\(last.status))"
+                    #expect(announced, "the daemon closed the connection after \(answer) without Connection: close; statuses: \(statuses)")
+                } else {
+                    #expect(statuses == [201, 503, 200, 503, 200], "answers on one connection: \(statuses)")
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# Fast checks of the systemd side that need no manager (run by `make test` and `make test-units`):
+#   1. config/slotgate.yaml lists every key of SettingKey.swift at its default, with its meaning,
+#      and the README's key table is the generated one;
+#   2. slotgated starts with the example config unchanged and answers /v1/status;
+#   3. `make install DESTDIR=tmp` lays out every file (units with the bin path substituted,
+#      sysusers, tmpfiles, completions, docs, config), keeps an existing config, and
+#      `make uninstall` removes exactly what it added;
+#   4. `systemd-analyze verify` passes on the installed units (a copy whose ExecStart points into
+#      DESTDIR, since verify needs the binary at that path);
+#   5. `systemd-analyze security --offline=yes --threshold=20` passes (exposure <= 2.0).
+# Usage: Tests/systemd/test-units.sh [DIR holding built slotgated and slotgate, default .build/debug]
+set -euo pipefail
+
+cd "$(dirname "$0")/../.."
+BIN_DIR=$(realpath "${1:-.build/debug}")
+PREFIX=/usr/local
+passed=0
+work=$(mktemp -d /tmp/slotgate-units.XXXXXX)
+daemon_pid=""
+
+cleanup() {
+    if [ -n "$daemon_pid" ] && kill -0 "$daemon_pid" 2>/dev/null; then
+        kill "$daemon_pid" 2>/dev/null || true
+        wait "$daemon_pid" 2>/dev/null || true
+    fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+ok() { echo "ok: $*"; passed=$((passed + 1)); }
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+for b in slotgated slotgate; do
+    [ -x "$BIN_DIR/$b" ] || fail "$BIN_DIR/$b is missing (swift build first)"
+done
+command -v systemd-analyze >/dev/null || fail "systemd-analyze is missing (apt-get install systemd)"
+
+# 1. The example config and the README table against SettingKey.swift.
+python3 Tests/systemd/settingkeys.py check-config config/slotgate.yaml || fail "config/slotgate.yaml disagrees with SettingKey.swift"
+ok "config/slotgate.yaml lists every key at its default"
+python3 Tests/systemd/settingkeys.py check-readme README.md || fail "README.md's key table disagrees with SettingKey.swift"
+ok "README.md's configuration table is generated from SettingKey.swift"
+
+# 2. The daemon starts with the example config unchanged. It names socket.group slotgate, which must
+#    exist: when it does not, root runs the daemon in a private mount namespace whose /etc/group has it.
+run_daemon() {
+    SLOTGATE_UPSTREAM_SIMULATE=true "$BIN_DIR/slotgated" --config config/slotgate.yaml \
+        --socket "$work/api.sock" --state-dir "$work/state" >"$work/daemon.log" 2>&1 &
+    daemon_pid=$!
+}
+if getent group slotgate >/dev/null; then
+    run_daemon
+    how="group slotgate exists"
+elif [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null; then
+    cp /etc/group "$work/group"
+    echo "slotgate:x:64999:" >>"$work/group"
+    SLOTGATE_UPSTREAM_SIMULATE=true unshare --mount bash -c \
+        'mount --bind "$1/group" /etc/group && exec "$2/slotgated" --config config/slotgate.yaml --socket "$1/api.sock" --state-dir "$1/state"' \
+        _ "$work" "$BIN_DIR" >"$work/daemon.log" 2>&1 &
+    daemon_pid=$!
+    how="group slotgate added in a private mount namespace"
+else
+    echo "note: no group slotgate and not root: socket.group overridden by SLOTGATE_SOCKET_GROUP=$(id -gn)"
+    export SLOTGATE_SOCKET_GROUP
+    SLOTGATE_SOCKET_GROUP=$(id -gn)
+    run_daemon
+    how="socket.group overridden"
+fi
+status=""
+for _ in $(seq 100); do
+    if status=$(curl -sf --max-time 2 --unix-socket "$work/api.sock" http://localhost/v1/status 2>/dev/null); then break; fi
+    kill -0 "$daemon_pid" 2>/dev/null || { cat "$work/daemon.log" >&2; fail "slotgated exited with the example config"; }
+    sleep 0.1
+done
+echo "$status" | grep -q '"ready":true' || { cat "$work/daemon.log" >&2; fail "slotgated did not answer with the example config"; }
+kill -TERM "$daemon_pid"
+wait "$daemon_pid" || { cat "$work/daemon.log" >&2; fail "slotgated did not stop cleanly on SIGTERM"; }
+daemon_pid=""
+ok "slotgated starts with config/slotgate.yaml unchanged ($how) and stops cleanly"
+
+# 3. make install into a temporary DESTDIR, with the already-built binaries.
+dest="$work/root"
+make --no-print-directory -s install DESTDIR="$dest" PREFIX="$PREFIX" INSTALL_BINARIES_FROM="$BIN_DIR" >"$work/install.log" 2>&1 ||
+    { cat "$work/install.log" >&2; fail "make install failed"; }
+expected=(
+    "0755 $PREFIX/bin/slotgated"
+    "0755 $PREFIX/bin/slotgate"
+    "0644 $PREFIX/lib/systemd/system/slotgated.service"
+    "0644 $PREFIX/lib/systemd/system/slotgated.socket"
+    "0644 $PREFIX/lib/sysusers.d/slotgate.conf"
+    "0644 $PREFIX/lib/tmpfiles.d/slotgate.conf"
+    "0644 $PREFIX/share/doc/slotgate/README.md"
+    "0644 $PREFIX/share/doc/slotgate/slotgate.yaml"
+    "0644 $PREFIX/share/bash-completion/completions/slotgate"
+    "0644 $PREFIX/share/zsh/site-functions/_slotgate"
+    "0644 $PREFIX/share/fish/vendor_completions.d/slotgate.fish"
+    "0640 /etc/slotgate/slotgate.yaml"
+)
+for entry in "${expected[@]}"; do
+    mode=${entry%% *} path=${entry#* }
+    [ -f "$dest$path" ] && [ -s "$dest$path" ] || fail "make install did not lay out $path"
+    actual=$(stat -c %a "$dest$path")
+    [ "$actual" = "${mode#0}" ] || fail "$path has mode $actual, expected $mode"
+done
+[ "$(stat -c %a "$dest/etc/slotgate")" = 750 ] || fail "/etc/slotgate is not mode 0750"
+unexpected=$(cd "$dest" && find . -type f | sed 's|^\.||' | sort | comm -23 - <(printf '%s\n' "${expected[@]#* }" | sort))
+[ -z "$unexpected" ] || fail "make install laid out files nobody expects: $unexpected"
+! grep -rn '@[A-Z]*DIR@' "$dest$PREFIX/lib/systemd/system" || fail "a unit still holds an @…@ placeholder"
+grep -qx "ExecStart=$PREFIX/bin/slotgated --config /etc/slotgate/slotgate.yaml" "$dest$PREFIX/lib/systemd/system/slotgated.service" ||
+    fail "ExecStart does not point at $PREFIX/bin/slotgated"
+grep -q "^complete .*-F _slotgate slotgate$" "$dest$PREFIX/share/bash-completion/completions/slotgate" &&
+    grep -q "^#compdef slotgate" "$dest$PREFIX/share/zsh/site-functions/_slotgate" &&
+    grep -q "^complete -c 'slotgate'" "$dest$PREFIX/share/fish/vendor_completions.d/slotgate.fish" || fail "the completions are not the CLI's"
+cmp -s config/slotgate.yaml "$dest/etc/slotgate/slotgate.yaml" || fail "the installed config is not config/slotgate.yaml"
+ok "make install DESTDIR=… lays out ${#expected[@]} files with their modes, ExecStart=$PREFIX/bin/slotgated"
+
+echo "# the operator's edit" >>"$dest/etc/slotgate/slotgate.yaml"
+make --no-print-directory -s install DESTDIR="$dest" PREFIX="$PREFIX" INSTALL_BINARIES_FROM="$BIN_DIR" >"$work/install.log" 2>&1 ||
+    { cat "$work/install.log" >&2; fail "make install (again) failed"; }
+grep -q "the operator's edit" "$dest/etc/slotgate/slotgate.yaml" || fail "make install overwrote an existing config"
+ok "make install keeps an existing /etc/slotgate/slotgate.yaml"
+
+# 4. systemd-analyze verify on the installed units, ExecStart pointing into DESTDIR.
+verify="$work/verify"
+mkdir -p "$verify"
+for u in slotgated.service slotgated.socket; do
+    sed "s|^ExecStart=$PREFIX/bin/|ExecStart=$dest$PREFIX/bin/|" "$dest$PREFIX/lib/systemd/system/$u" >"$verify/$u"
+done
+if ! out=$(cd "$verify" && systemd-analyze verify ./slotgated.socket ./slotgated.service 2>&1) || [ -n "$out" ]; then
+    echo "$out" >&2
+    fail "systemd-analyze verify reported problems"
+fi
+ok "systemd-analyze verify passes on the installed slotgated.service and slotgated.socket"
+
+# 5. systemd-analyze security: exposure at most 2.0.
+if ! out=$(cd "$verify" && systemd-analyze security --offline=yes --threshold=20 ./slotgated.service 2>&1); then
+    echo "$out" | grep -v '^✓' >&2
+    fail "systemd-analyze security: exposure above 2.0"
+fi
+score=$(echo "$out" | sed -nE 's/.*Overall exposure level for slotgated.service: ([0-9.]+) .*/\1/p')
+ok "systemd-analyze security --offline=yes --threshold=20: exposure $score (at most 2.0)"
+
+# make uninstall removes what install added, keeps the config.
+make --no-print-directory -s uninstall DESTDIR="$dest" PREFIX="$PREFIX" >"$work/uninstall.log" 2>&1 ||
+    { cat "$work/uninstall.log" >&2; fail "make uninstall failed"; }
+left=$(cd "$dest" && find . -type f | sed 's|^\.||')
+[ "$left" = "/etc/slotgate/slotgate.yaml" ] || fail "make uninstall left or removed the wrong files: ${left:-nothing}"
+ok "make uninstall removes every installed file and keeps /etc/slotgate/slotgate.yaml"
+
+echo "systemd units: $passed checks passed (exposure $score)"
+mkdir -p .build && echo "$passed" >>.build/systemd-checks.count
