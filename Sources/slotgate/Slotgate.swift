@@ -41,4 +41,29 @@ struct Slotgate: AsyncParsableCommand {
             DemoCommand.self,
         ]
     )
+
+    /// Runs the command line, accepting `--socket PATH` before the subcommand as well as after it.
+    static func main() async {
+        await main(hoistingSocketOption(Array(CommandLine.arguments.dropFirst())))
+    }
+
+    /// Moves a leading `--socket PATH` (or `--socket=PATH`) after the subcommand's name, where the option is declared.
+    /// - Parameter arguments: the arguments without the program name.
+    static func hoistingSocketOption(_ arguments: [String]) -> [String] {
+        var rest = arguments[...]
+        var hoisted: [String] = []
+        while let first = rest.first {
+            if first == "--socket", rest.count >= 2 {
+                hoisted += rest.prefix(2)
+                rest = rest.dropFirst(2)
+            } else if first.hasPrefix("--socket=") {
+                hoisted.append(first)
+                rest = rest.dropFirst()
+            } else {
+                break
+            }
+        }
+        guard !hoisted.isEmpty, let subcommand = rest.first, !subcommand.hasPrefix("-") else { return arguments }
+        return [subcommand] + hoisted + rest.dropFirst()
+    }
 }

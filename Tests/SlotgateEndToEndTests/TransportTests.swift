@@ -12,9 +12,9 @@ extension EndToEnd {
     /// HTTP/1.1 on the socket as clients with connection pools use it (socket-api.md "Transport").
     @Suite("Transport")
     struct Transport {
-        static func request(_ method: String, _ path: String, _ body: String = "") -> [UInt8] {
+        static func request(_ method: String, _ path: String, _ body: String = "", extra: String = "") -> [UInt8] {
             Array(
-                "\(method) \(path) HTTP/1.1\r\nHost: slotgate\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+                "\(method) \(path) HTTP/1.1\r\nHost: slotgate\r\nContent-Type: application/json\r\n\(extra)Content-Length: \(body.utf8.count)\r\n\r\n\(body)"
                     .utf8
             )
         }
@@ -26,7 +26,8 @@ extension EndToEnd {
                     Self.request("POST", "/v1/leases", #"{"holder":"pooled","wait_s":0}"#),
                     Self.request("POST", "/v1/leases", #"{"holder":"pooled","wait_s":0}"#),
                     Self.request("GET", "/v1/status"),
-                    Self.request("POST", "/api/v2/sessions", #"{"agent":"h/x","queue":false}"#),
+                    // Try once: with no Slotgate-Wait the proxy would wait the default 300 s for the held slot.
+                    Self.request("POST", "/api/v2/sessions", #"{"agent":"h/x","queue":false}"#, extra: "Slotgate-Wait: 0\r\n"),
                     Self.request("GET", "/v1/leases"),
                 ]
                 let path = daemon.socketPath

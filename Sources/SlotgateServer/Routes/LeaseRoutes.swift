@@ -29,7 +29,7 @@ struct LeaseRoutes {
 
     private func acquire(_ request: Request, _ context: SlotgateRequestContext) async throws -> Response {
         var request = request
-        let body = try await request.collectBody(upTo: APILimits.bodyBytes)
+        let body = try await request.readBody(upTo: APILimits.bodyBytes)
         let parsed = try LeaseRequest.parse(body)
         let peer = await PeerCredentials.read(from: context.channel) ?? PeerCredentials(uid: 0, gid: 0, pid: 0)
         let wanted = parsed.acquire(peer: peer)
@@ -192,7 +192,7 @@ struct LeaseRoutes {
     private func bind(_ request: Request, _ context: SlotgateRequestContext) async throws -> Response {
         var request = request
         let id = try leaseID(context)
-        let object = try JSONValue.object(from: try await request.collectBody(upTo: APILimits.bodyBytes))
+        let object = try JSONValue.object(from: try await request.readBody(upTo: APILimits.bodyBytes))
         for key in object.keys.sorted() where key != "session_id" {
             throw APIError.badRequest("Unknown field '\(key)'; the body is {\"session_id\": \"...\"}.")
         }
@@ -211,7 +211,7 @@ struct LeaseRoutes {
     private func renew(_ request: Request, _ context: SlotgateRequestContext) async throws -> Response {
         var request = request
         let id = try leaseID(context)
-        _ = try JSONValue.object(from: try await request.collectBody(upTo: APILimits.bodyBytes))
+        _ = try JSONValue.object(from: try await request.readBody(upTo: APILimits.bodyBytes))
         let lease: Lease
         do {
             lease = try await api.gatekeeper.renew(id)

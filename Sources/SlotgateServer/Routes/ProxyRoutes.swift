@@ -65,7 +65,7 @@ struct ProxyRoutes {
         guard let platform = api.platform else { throw APIError.upstreamError("No platform is configured.") }
         var request = request
         let options = try Self.parseHeaders(request.headers)
-        let body = try await request.collectBody(upTo: APILimits.proxyBodyBytes)
+        let body = try await request.readBody(upTo: APILimits.proxyBodyBytes)
         let peer = await PeerCredentials.read(from: context.channel) ?? PeerCredentials(uid: 0, gid: 0, pid: 0)
         let key = request.headers[HTTPField.Name("Idempotency-Key")!] ?? UUID().uuidString.lowercased()
         let forwarded = HTTPHeaders(request.headers.map { ($0.name.rawName, $0.value) })
@@ -200,7 +200,7 @@ struct ProxyRoutes {
             throw APIError.badRequest("The path \(path) cannot be forwarded.")
         }
         let query = request.uri.query.map { "?" + $0 } ?? ""
-        let body = try await request.collectBody(upTo: APILimits.proxyBodyBytes)
+        let body = try await request.readBody(upTo: APILimits.proxyBodyBytes)
         let method = HTTPMethod(rawValue: request.method.rawValue)
         let headers = HTTPHeaders(request.headers.map { ($0.name.rawName, $0.value) })
         do {
