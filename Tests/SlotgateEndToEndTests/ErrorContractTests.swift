@@ -120,9 +120,7 @@ extension EndToEnd {
                 daemon.record(reply)
                 expectError(reply, 413, "body_too_large")
                 #expect(reply.header("Connection")?.lowercased() == "close")
-                withKnownIssue("Hummingbird keeps the connection open after a 413 despite Connection: close", isIntermittent: true) {
-                    #expect(closed, "the connection was still open 3 s after the 413 (socket-api.md: then the connection closes)")
-                }
+                #expect(closed, "the connection was still open 3 s after the 413 (socket-api.md: then the connection closes)")
 
                 let whole = [UInt8](repeating: 0x20, count: 70_000)
                 expectError(try await daemon.request(.POST, "/v1/leases", body: whole), 413, "body_too_large")
@@ -146,9 +144,7 @@ extension EndToEnd {
                 let reply = try #require(RawSocket.firstReply(bytes), "no answer to an 80 KiB chunked body")
                 daemon.record(reply)
                 expectError(reply, 413, "body_too_large")
-                withKnownIssue("Hummingbird keeps the connection open after a 413 despite Connection: close", isIntermittent: true) {
-                    #expect(closed, "the connection was still open 3 s after the answer (socket-api.md: then the connection closes)")
-                }
+                #expect(closed, "the connection was still open 3 s after the answer (socket-api.md: then the connection closes)")
                 #expect(try await daemon.get("/v1/status").status == 200)
             }
         }

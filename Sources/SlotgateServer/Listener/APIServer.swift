@@ -63,7 +63,10 @@ public func makeAPIServer(
     onListening: @escaping @Sendable () async -> Void = {}
 ) throws -> any Service {
     let logger = api.logger
-    let http1 = HTTP1Channel.Configuration(idleTimeout: .seconds(Int64(APILimits.headerTimeout.seconds)))
+    let http1 = HTTP1Channel.Configuration(
+        additionalChannelHandlers: [CloseAfterResponseHandler()],
+        idleTimeout: .seconds(Int64(APILimits.headerTimeout.seconds))
+    )
     if let descriptor = options.inheritedFileDescriptor {
         return InheritedSocketServer(
             fileDescriptor: descriptor,
