@@ -35,7 +35,8 @@ struct Bench {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let simulator = try Child(
             binaries + "/agp-sim",
-            ["--port", "0", "--limit", String(limit), "--run-ms", runMs, "--api-key", key],
+            // No pending phase: a session holds its slot exactly its run time, so the ideal makespan is exact.
+            ["--port", "0", "--limit", String(limit), "--run-ms", runMs, "--pending-ms", "0", "--api-key", key],
             environment: ["PATH": "/usr/bin:/bin"],
             logPath: directory + "/sim.log"
         )
@@ -195,26 +196,27 @@ func handOff() throws {
     let platform = try RawHTTP(port: bench.simulatorPort)
     let control = try RawHTTP(port: bench.simulatorPort)
     let samples = Samples()
-    let holder = try bench.client()
     for _ in 0..<40 {
-        let granted = try holder.request("POST", "/v1/leases", body: #"{"wait_s":30,"holder":"a"}"#)
+        // A waiting request's connection closes after its answer (Connection: close): one connection per request.
+        let granted = try bench.client().request("POST", "/v1/leases", body: #"{"wait_s":30,"holder":"a"}"#)
         let id = try Bench.field(granted.body, "id")
         let session = try Bench.createSession(platform)
-        _ = try holder.request("POST", "/v1/leases/\(id)/session", body: #"{"session_id":"\#(session)"}"#)
+        _ = try bench.client().request("POST", "/v1/leases/\(id)/session", body: #"{"session_id":"\#(session)"}"#)
         let waiter = try bench.client()
         try waiter.send("POST", "/v1/leases", body: #"{"wait_s":30,"holder":"b"}"#)
         guard waitUntil(5, { ((try? bench.status())?["queue"] as? [String: Any])?["waiting"] as? Int == 1 }) else { continue }
         _ = try control.request("POST", "/_sim/sessions/\(session)/finish", body: #"{"status":"completed"}"#)
+        let releasing = try bench.client()
         let began = ContinuousClock.now
-        _ = try holder.request("DELETE", "/v1/leases/\(id)")
+        _ = try releasing.request("DELETE", "/v1/leases/\(id)")
         let answer = try waiter.readResponse()
         samples.append(began.duration(to: .now))
         if let next = try? Bench.field(answer.body, "id") {
             // Bind and end the waiter's slot the same way, so the next round starts with the slot free.
             let second = try Bench.createSession(platform)
-            _ = try waiter.request("POST", "/v1/leases/\(next)/session", body: #"{"session_id":"\#(second)"}"#)
+            _ = try bench.client().request("POST", "/v1/leases/\(next)/session", body: #"{"session_id":"\#(second)"}"#)
             _ = try control.request("POST", "/_sim/sessions/\(second)/finish", body: #"{"status":"completed"}"#)
-            _ = try waiter.request("DELETE", "/v1/leases/\(next)")
+            _ = try bench.client().request("DELETE", "/v1/leases/\(next)")
         }
     }
     let sorted = samples.all.sorted()
@@ -233,8 +235,9 @@ func utilization() throws {
     let socket = bench.socket
     let port = bench.simulatorPort
     onThreads(60) { index in
-        guard let client = try? RawHTTP(unixPath: socket), let platform = try? RawHTTP(port: port),
-            let granted = try? client.request("POST", "/v1/leases", body: #"{"wait_s":300,"holder":"job-\#(index % 6)"}"#),
+        guard let platform = try? RawHTTP(port: port),
+            let granted = try? RawHTTP(unixPath: socket).request("POST", "/v1/leases", body: #"{"wait_s":300,"holder":"job-\#(index % 6)"}"#),
+            let client = try? RawHTTP(unixPath: socket),
             let id = try? Bench.field(granted.body, "id"), let session = try? Bench.createSession(platform)
         else { return }
         _ = try? client.request("POST", "/v1/leases/\(id)/session", body: #"{"session_id":"\#(session)"}"#)

@@ -12,6 +12,9 @@ import Foundation
 import Logging
 import SlotgateCore
 
+// A daemon that closes a connection must not kill the runner: writes then fail with EPIPE instead.
+signal(SIGPIPE, SIG_IGN)
+
 let mode = CommandLine.arguments.dropFirst().first ?? "all"
 print("slotgate benchmarks (\(ProcessInfo.processInfo.activeProcessorCount) cores)")
 if mode == "core" || mode == "all" {
