@@ -131,6 +131,7 @@ func runDaemonBenchmarks() throws {
 
     // Platform calls per minute while idle, measured over a minute on a daemon started first and left alone.
     let idle = try Bench.start("idle", limit: 3, runMs: "none")
+    defer { idle.stop() }
     let idleStarted = Date()
     let idleBefore = idle.platformRequests()
 
@@ -153,7 +154,6 @@ func runDaemonBenchmarks() throws {
             idleAfter.map { "\($0.key)=\($0.value - (idleBefore[$0.key] ?? 0))" }.sorted().joined(separator: " ")
         )
     )
-    idle.stop()
 }
 
 /// Acquire + release over the socket with a free slot, at 1 and 16 concurrent clients.
