@@ -85,7 +85,7 @@ struct LeaseRoutes {
                         lastPosition = position
                         lastWrite = ContinuousClock.now
                         do {
-                            try await writer.write(Self.line(["event": "queued", "position": position.position, "waiting": position.waiting]))
+                            try await writer.write(Self.line(QueuedEvent(position: position.position, waiting: position.waiting)))
                         } catch {
                             group.cancelAll()
                             throw error
@@ -123,6 +123,12 @@ struct LeaseRoutes {
         return Response(status: .ok, headers: [.contentType: "application/x-ndjson"], body: body)
     }
 
+    private struct QueuedEvent: Encodable {
+        var event = "queued"
+        var position: Int
+        var waiting: Int
+    }
+
     private struct GrantedEvent: Encodable {
         var event = "granted"
         var lease: LeaseJSON
@@ -135,15 +141,6 @@ struct LeaseRoutes {
         }
         var event = "error"
         var error: Detail
-    }
-
-    private static func line(_ value: [String: any Sendable]) -> ByteBuffer {
-        var object: [String: Any] = [:]
-        for (key, item) in value { object[key] = item }
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
-        var buffer = ByteBuffer(bytes: data)
-        buffer.writeString("\n")
-        return buffer
     }
 
     private static func line(_ value: some Encodable) -> ByteBuffer {

@@ -38,23 +38,23 @@ struct ProxyRoutes {
 
     private static func parseHeaders(_ headers: HTTPFields) throws(APIError) -> ProxyHeaders {
         var parsed = ProxyHeaders()
-        if let holder = headers[HTTPField.Name("Slotgate-Holder")!] {
+        if let holder = headers[.slotgateHolder] {
             guard holder.count <= 128 else { throw .badRequest("Slotgate-Holder must be at most 128 characters.") }
             parsed.holder = holder
         }
-        if let text = headers[HTTPField.Name("Slotgate-Priority")!] {
+        if let text = headers[.slotgatePriority] {
             guard let value = Int(text.trimmingCharacters(in: .whitespaces)), (-10...10).contains(value) else {
                 throw .badRequest("Slotgate-Priority must be an integer from -10 to 10.")
             }
             parsed.priority = value
         }
-        if let text = headers[HTTPField.Name("Slotgate-Wait")!] {
+        if let text = headers[.slotgateWait] {
             guard let value = Double(text.trimmingCharacters(in: .whitespaces)), value.isFinite, (0...86_400).contains(value) else {
                 throw .badRequest("Slotgate-Wait must be a number of seconds from 0 to 86400.")
             }
             parsed.wait = .seconds(double: value)
         }
-        if let text = headers[HTTPField.Name("Slotgate-Lease")!] {
+        if let text = headers[.slotgateLease] {
             parsed.leaseText = text
             parsed.lease = LeaseID(rawValue: text.trimmingCharacters(in: .whitespaces))
         }
@@ -67,7 +67,7 @@ struct ProxyRoutes {
         let options = try Self.parseHeaders(request.headers)
         let body = try await request.readBody(upTo: APILimits.proxyBodyBytes)
         let peer = await PeerCredentials.read(from: context.channel) ?? PeerCredentials(uid: 0, gid: 0, pid: 0)
-        let key = request.headers[HTTPField.Name("Idempotency-Key")!] ?? UUID().uuidString.lowercased()
+        let key = request.headers[.idempotencyKey] ?? UUID().uuidString.lowercased()
         let forwarded = HTTPHeaders(request.headers.map { ($0.name.rawName, $0.value) })
         // The client hanging up at any point (in the queue, or while the platform answers) cancels the exchange.
         // The body can be handed over once only, so one call covers it all; Hummingbird closes the connection
@@ -176,8 +176,8 @@ struct ProxyRoutes {
 
     private static func leaseHeaders(_ lease: Lease) -> HTTPFields {
         var fields = HTTPFields()
-        fields[HTTPField.Name("Slotgate-Lease")!] = lease.id.rawValue
-        fields[HTTPField.Name("Slotgate-Waited-Ms")!] = String(lease.waited?.milliseconds ?? 0)
+        fields[.slotgateLease] = lease.id.rawValue
+        fields[.slotgateWaitedMs] = String(lease.waited?.milliseconds ?? 0)
         return fields
     }
 
@@ -228,4 +228,15 @@ struct ProxyRoutes {
         }
         return fields
     }
+}
+
+extension HTTPField.Name {
+    // Literal names that are valid tokens: the initializer fails only on invalid characters.
+    // swift-format-ignore: NeverForceUnwrap
+    static let slotgateHolder = HTTPField.Name("Slotgate-Holder")!
+    static let slotgatePriority = HTTPField.Name("Slotgate-Priority")!
+    static let slotgateWait = HTTPField.Name("Slotgate-Wait")!
+    static let slotgateLease = HTTPField.Name("Slotgate-Lease")!
+    static let slotgateWaitedMs = HTTPField.Name("Slotgate-Waited-Ms")!
+    static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
 }
