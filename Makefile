@@ -7,7 +7,7 @@ SHELL := /bin/bash
 SWIFT        ?= swift
 SWIFT_FORMAT ?= $(SWIFT) format
 PREFIX       ?= /usr/local
-APT_PACKAGES := libsystemd-dev libsqlite3-dev pkg-config
+APT_PACKAGES := libsystemd-dev libsqlite3-dev pkg-config postgresql
 
 .PHONY: all deps build lint test bench clean demo install uninstall test-units test-systemd
 

@@ -25,12 +25,14 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // The pure core: leases, grant order, slot accounting. No NIO, HTTP, SQL or systemd.
@@ -101,6 +103,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Shared mode: the fleet's one gatekeeper state in PostgreSQL, the poller election and LISTEN/NOTIFY.
+        .target(
+            name: "SlotgateFleet",
+            dependencies: [
+                "SlotgateCore", "SlotgateUpstream",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // libsystemd, through pkg-config.
         .systemLibrary(
             name: "CSystemd",
@@ -140,6 +154,7 @@ let package = Package(
             name: "SlotgateDaemon",
             dependencies: [
                 "SlotgateCore", "SlotgateUpstream", "SlotgateServer", "SlotgateConfig", "AGPSimulator", "SlotgateStore", "SlotgateSystemd",
+                "SlotgateFleet",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

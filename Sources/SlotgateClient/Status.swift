@@ -124,6 +124,61 @@ extension SlotgateClient {
             }
         }
 
+        /// The fleet, in shared mode.
+        public struct Fleet: Sendable, Hashable, Decodable {
+            /// One host of the fleet.
+            public struct Host: Sendable, Hashable, Decodable {
+                /// Its `shared.host_id`.
+                public var hostID: String
+                /// Its leases holding slots.
+                public var held: Int
+                /// Its waiting requests.
+                public var waiting: Int
+                /// The age of its heartbeat, in milliseconds.
+                public var seenMsAgo: Int64
+
+                private enum CodingKeys: String, CodingKey {
+                    case held, waiting
+                    case hostID = "host_id"
+                    case seenMsAgo = "seen_ms_ago"
+                }
+
+                public init(from decoder: any Decoder) throws {
+                    let container = try decoder.container(keyedBy: CodingKeys.self)
+                    hostID = try container.decodeIfPresent(String.self, forKey: .hostID) ?? "?"
+                    held = try container.decodeIfPresent(Int.self, forKey: .held) ?? 0
+                    waiting = try container.decodeIfPresent(Int.self, forKey: .waiting) ?? 0
+                    seenMsAgo = try container.decodeIfPresent(Int64.self, forKey: .seenMsAgo) ?? 0
+                }
+            }
+
+            /// This host's id.
+            public var hostID: String
+            /// The host polling the platform for the fleet.
+            public var poller: String?
+            /// `ok` or `unreachable`.
+            public var database: String
+            /// Slots this host holds from its fallback share.
+            public var fallbackInUse: Int
+            /// The fleet's hosts.
+            public var hosts: [Host]
+
+            private enum CodingKeys: String, CodingKey {
+                case poller, database, hosts
+                case hostID = "host_id"
+                case fallbackInUse = "fallback_in_use"
+            }
+
+            public init(from decoder: any Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                hostID = try container.decodeIfPresent(String.self, forKey: .hostID) ?? "?"
+                poller = try container.decodeIfPresent(String.self, forKey: .poller)
+                database = try container.decodeIfPresent(String.self, forKey: .database) ?? "?"
+                fallbackInUse = try container.decodeIfPresent(Int.self, forKey: .fallbackInUse) ?? 0
+                hosts = try container.decodeIfPresent([Host].self, forKey: .hosts) ?? []
+            }
+        }
+
         /// The daemon's version.
         public var version: String
         /// Whether the socket listens and the store is loaded.
@@ -142,9 +197,11 @@ extension SlotgateClient {
         public var slots: Slots?
         /// The wait queue.
         public var queue: Queue?
+        /// The fleet, in shared mode; nil in local mode.
+        public var fleet: Fleet?
 
         private enum CodingKeys: String, CodingKey {
-            case version, ready, host, mode, upstream, tokens, slots, queue
+            case version, ready, host, mode, upstream, tokens, slots, queue, fleet
             case pausedBy = "paused_by"
         }
 
@@ -159,6 +216,7 @@ extension SlotgateClient {
             tokens = try container.decodeIfPresent(Tokens.self, forKey: .tokens)
             slots = try container.decodeIfPresent(Slots.self, forKey: .slots)
             queue = try container.decodeIfPresent(Queue.self, forKey: .queue)
+            fleet = try container.decodeIfPresent(Fleet.self, forKey: .fleet)
         }
     }
 }

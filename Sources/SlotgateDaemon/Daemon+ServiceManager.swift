@@ -32,7 +32,7 @@ extension Daemon {
     ///   - gatekeeper: the gatekeeper whose loop pings.
     ///   - notifier: the service manager.
     ///   - logger: the logger.
-    static func startWatchdog(on gatekeeper: Gatekeeper, notifier: any ServiceManagerNotifier, logger: Logger) async {
+    static func startWatchdog(on gatekeeper: any SlotKeeper, notifier: any ServiceManagerNotifier, logger: Logger) async {
         guard notifier.isListening, let interval = ServiceWatchdog.pingInterval() else { return }
         // The loop turns on every wake-up as well; pinging at most twice per interval keeps a busy gatekeeper from
         // opening a socket per turn, while the longest gap stays 1.5 intervals, under the 2 of the timeout.

@@ -9,9 +9,11 @@ import AGPSimulator
 import AsyncHTTPClient
 import Foundation
 import Logging
+import PostgresNIO
 import ServiceLifecycle
 import SlotgateConfig
 import SlotgateCore
+import SlotgateFleet
 import SlotgateServer
 import SlotgateStore
 import SlotgateSystemd
@@ -132,89 +134,195 @@ public struct Daemon: Sendable {
             )
             clientConfiguration.onAnswer = { route, status in metrics.upstreamAnswered(route: route, status: status) }
             let platform = AGPClient(configuration: clientConfiguration, httpClient: httpClient, logger: logger)
-            // The lease ledger (issue 5): opened, pruned and loaded before the gatekeeper exists, so the socket
-            // (and READY) come only after the load. See Daemon+Ledger.swift.
-            let ledger = try await openLedger(settings: settings, logger: logger)
-            let gatekeeper = Gatekeeper(
-                settings: settings.gatekeeper,
-                host: settings.hostID,
-                persistence: ledger.store,
-                restoring: ledger.leases,
-                probe: platform,
-                logger: logger
-            )
-            let poller = UpstreamPoller(
-                client: platform,
-                observer: gatekeeper,
-                work: gatekeeper.upstreamWork,
-                settings: Self.pollerSettings(settings),
-                clock: WallClock(),
-                logger: logger
-            )
-            let notifier = SystemdNotifier.fromEnvironment()
-            await Self.startWatchdog(on: gatekeeper, notifier: notifier, logger: logger)
-            // Trapped before the group starts, so SIGHUP cannot kill the daemon once READY=1 is sent.
-            let hangups = await UnixSignalsSequence(trapping: .sighup)
-            let readiness = Readiness()
-            var api = APIContext(
-                gatekeeper: gatekeeper,
-                platform: platform,
-                version: Self.version,
-                host: settings.hostID,
-                readiness: readiness,
-                metrics: metrics,
-                logger: logger
-            )
-            api.history = ledger.history
-            let listener = APIListenerOptions(
-                socketPath: settings.socketPath,
-                socketMode: UInt32(settings.socketMode),
-                socketGroup: socketGroup,
-                maxConnections: settings.maxConnections,
-                inheritedFileDescriptor: try Self.inheritedListeningSocket(logger: logger)?.fileDescriptor
-            )
-            let server: any Service
-            do {
-                server = try makeAPIServer(api, options: listener) {
-                    readiness.markReady()
-                    notifier.ready(status: notifier.isListening ? await gatekeeper.status().serviceManagerLine : nil)
-                    await onReady(settings)
+            if let fleet = try Self.fleetDatabase(settings) {
+                // Shared mode: the fleet's state lives in PostgreSQL; no local ledger.
+                let client = PostgresClient(configuration: fleet.clientConfiguration(), backgroundLogger: logger)
+                try await withThrowingDiscardingTaskGroup { group in
+                    group.addTask { await client.run() }
+                    try await Self.migrateFleet(client, url: fleet, logger: logger)
+                    let store = PostgresSharedStore(client: client, host: settings.hostID, logger: logger)
+                    let gatekeeper = Gatekeeper(
+                        settings: settings.gatekeeper,
+                        host: settings.hostID,
+                        probe: platform,
+                        logger: logger,
+                        shared: store,
+                        fallbackShare: settings.fallbackShare
+                    )
+                    let pollerSettings = Self.pollerSettings(settings)
+                    let member = FleetMember(
+                        gatekeeper: gatekeeper,
+                        store: store,
+                        url: fleet,
+                        host: settings.hostID,
+                        fallbackShare: settings.fallbackShare,
+                        retention: settings.leaseRetention,
+                        makePoller: { work in
+                            UpstreamPoller(
+                                client: platform,
+                                observer: gatekeeper,
+                                work: work,
+                                settings: pollerSettings,
+                                clock: WallClock(),
+                                logger: logger
+                            )
+                        },
+                        logger: logger
+                    )
+                    try await runServices(
+                        gatekeeper: gatekeeper,
+                        platformServices: [member],
+                        poller: nil,
+                        history: nil,
+                        mode: "shared",
+                        context: ServeContext(
+                            settings: settings,
+                            loader: loader,
+                            baseURL: baseURL,
+                            group: socketGroup,
+                            logger: logger,
+                            metrics: metrics,
+                            platform: platform
+                        ),
+                        onReady: onReady
+                    )
+                    group.cancelAll()
                 }
-            } catch {
-                throw StartError(description: String(describing: error), exitCode: 69)
+            } else {
+                // The lease ledger (issue 5): opened, pruned and loaded before the gatekeeper exists, so the socket
+                // (and READY) come only after the load. See Daemon+Ledger.swift.
+                let ledger = try await openLedger(settings: settings, logger: logger)
+                let gatekeeper = Gatekeeper(
+                    settings: settings.gatekeeper,
+                    host: settings.hostID,
+                    persistence: ledger.store,
+                    restoring: ledger.leases,
+                    probe: platform,
+                    logger: logger
+                )
+                let poller = UpstreamPoller(
+                    client: platform,
+                    observer: gatekeeper,
+                    work: gatekeeper.upstreamWork,
+                    settings: Self.pollerSettings(settings),
+                    clock: WallClock(),
+                    logger: logger
+                )
+                try await runServices(
+                    gatekeeper: gatekeeper,
+                    platformServices: [poller],
+                    poller: poller,
+                    history: ledger.history,
+                    mode: "local",
+                    context: ServeContext(
+                        settings: settings,
+                        loader: loader,
+                        baseURL: baseURL,
+                        group: socketGroup,
+                        logger: logger,
+                        metrics: metrics,
+                        platform: platform
+                    ),
+                    onReady: onReady
+                )
             }
-            var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: poller), .init(service: server)]
-            if let address = settings.metricsListen {
-                services.append(.init(service: makeMetricsServer(api, host: address.host, port: address.port)))
-            }
-            // The gatekeeper comes after the servers: it shuts down first and answers every parked request
-            // `shutting_down`, so the servers' own graceful shutdown does not wait on long-polls.
-            services.append(.init(service: gatekeeper))
-            let statusReporter = notifier.isListening ? ServiceManagerStatus(notifier: notifier, gatekeeper: gatekeeper) : nil
-            let reload = ReloadService(
-                loader: loader,
-                running: settings,
-                gatekeeper: gatekeeper,
-                poller: poller,
-                logger: logger,
-                hangups: hangups,
-                notifier: notifier,
-                status: statusReporter
-            )
-            services.append(.init(service: reload))
-            // Last: it hears of a graceful shutdown first and sends STOPPING=1 at once.
-            if let statusReporter { services.append(.init(service: statusReporter)) }
-            var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-            configuration.maximumGracefulShutdownDuration = .seconds(5)
-            configuration.cancellationSignals = [.sigquit]
-            logger.info("starting", metadata: ["socket": "\(settings.socketPath)", "upstream": "\(baseURL)", "version": "\(Self.version)"])
-            try await ServiceGroup(configuration: configuration).run()
-            logger.info("stopped")
         } catch {
             try? await httpClient.shutdown()
             throw error
         }
         try await httpClient.shutdown()
+    }
+
+    /// What `runServices` needs besides the gatekeeper.
+    struct ServeContext: Sendable {
+        var settings: SlotgateSettings
+        var loader: SettingsLoader
+        var baseURL: String
+        var group: UInt32?
+        var logger: Logger
+        var metrics: SlotgateMetrics
+        var platform: AGPClient
+    }
+
+    /// Runs the API server, the platform work, the reloads and the service manager's status in one group until
+    /// a signal stops it.
+    // swift-format-ignore: FunctionParameterCount
+    private func runServices(
+        gatekeeper: Gatekeeper,
+        platformServices: [any Service],
+        poller: UpstreamPoller?,
+        history: (@Sendable () async throws -> [Lease])?,
+        mode: String,
+        context: ServeContext,
+        onReady: @escaping @Sendable (SlotgateSettings) async -> Void
+    ) async throws {
+        let settings = context.settings
+        let logger = context.logger
+        let metrics = context.metrics
+        let platform = context.platform
+        let socketGroup = context.group
+        let loader = context.loader
+        let baseURL = context.baseURL
+        let notifier = SystemdNotifier.fromEnvironment()
+        await Self.startWatchdog(on: gatekeeper, notifier: notifier, logger: logger)
+        // Trapped before the group starts, so SIGHUP cannot kill the daemon once READY=1 is sent.
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
+        let readiness = Readiness()
+        var api = APIContext(
+            gatekeeper: gatekeeper,
+            platform: platform,
+            version: Self.version,
+            host: settings.hostID,
+            mode: mode,
+            readiness: readiness,
+            metrics: metrics,
+            logger: logger
+        )
+        api.history = history
+        let listener = APIListenerOptions(
+            socketPath: settings.socketPath,
+            socketMode: UInt32(settings.socketMode),
+            socketGroup: socketGroup,
+            maxConnections: settings.maxConnections,
+            inheritedFileDescriptor: try Self.inheritedListeningSocket(logger: logger)?.fileDescriptor
+        )
+        let server: any Service
+        do {
+            server = try makeAPIServer(api, options: listener) {
+                readiness.markReady()
+                notifier.ready(status: notifier.isListening ? await gatekeeper.status().serviceManagerLine : nil)
+                await onReady(settings)
+            }
+        } catch {
+            throw StartError(description: String(describing: error), exitCode: 69)
+        }
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = platformServices.map { .init(service: $0) } + [.init(service: server)]
+        if let address = settings.metricsListen {
+            services.append(.init(service: makeMetricsServer(api, host: address.host, port: address.port)))
+        }
+        // The gatekeeper comes after the servers: it shuts down first and answers every parked request
+        // `shutting_down`, so the servers' own graceful shutdown does not wait on long-polls.
+        services.append(.init(service: gatekeeper))
+        let statusReporter = notifier.isListening ? ServiceManagerStatus(notifier: notifier, gatekeeper: gatekeeper) : nil
+        let reload = ReloadService(
+            loader: loader,
+            running: settings,
+            gatekeeper: gatekeeper,
+            poller: poller,
+            logger: logger,
+            hangups: hangups,
+            notifier: notifier,
+            status: statusReporter
+        )
+        services.append(.init(service: reload))
+        // Last: it hears of a graceful shutdown first and sends STOPPING=1 at once.
+        if let statusReporter { services.append(.init(service: statusReporter)) }
+        var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        configuration.maximumGracefulShutdownDuration = .seconds(5)
+        configuration.cancellationSignals = [.sigquit]
+        logger.info("starting", metadata: ["socket": "\(settings.socketPath)", "upstream": "\(baseURL)", "version": "\(Self.version)"])
+        try await ServiceGroup(configuration: configuration).run()
+        logger.info("stopped")
     }
 
     static func pollerSettings(_ settings: SlotgateSettings) -> PollerSettings {

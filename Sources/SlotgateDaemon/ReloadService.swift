@@ -20,8 +20,8 @@ import UnixSignals
 struct ReloadService: Service {
     let loader: SettingsLoader
     let running: RunningSettings
-    let gatekeeper: Gatekeeper
-    let poller: UpstreamPoller
+    let gatekeeper: any SlotKeeper
+    let poller: UpstreamPoller?
     let logger: Logger
     /// SIGHUP, trapped by the daemon before the group starts; nil traps it when `run()` starts.
     let hangups: UnixSignalsSequence?
@@ -32,8 +32,8 @@ struct ReloadService: Service {
     init(
         loader: SettingsLoader,
         running: SlotgateSettings,
-        gatekeeper: Gatekeeper,
-        poller: UpstreamPoller,
+        gatekeeper: any SlotKeeper,
+        poller: UpstreamPoller?,
         logger: Logger,
         hangups: UnixSignalsSequence? = nil,
         notifier: any ServiceManagerNotifier = SilentNotifier(),
@@ -86,7 +86,7 @@ struct ReloadService: Service {
         }
         DaemonLogHandler.sharedLevel.store(outcome.settings.logLevel.rank, ordering: .relaxed)
         await gatekeeper.configure(outcome.settings.gatekeeper)
-        poller.update(settings: Daemon.pollerSettings(outcome.settings))
+        poller?.update(settings: Daemon.pollerSettings(outcome.settings))
         logger.notice(
             "settings reloaded",
             metadata: [

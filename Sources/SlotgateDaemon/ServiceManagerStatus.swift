@@ -19,11 +19,11 @@ final class ServiceManagerStatus: Service, Sendable {
     static let pollInterval: Duration = .milliseconds(500)
 
     private let notifier: any ServiceManagerNotifier
-    private let gatekeeper: Gatekeeper
+    private let gatekeeper: any SlotKeeper
     /// What the last reload said when it was refused; shown after the status until a reload succeeds.
     private let reloadNote = Mutex<String?>(nil)
 
-    init(notifier: any ServiceManagerNotifier, gatekeeper: Gatekeeper) {
+    init(notifier: any ServiceManagerNotifier, gatekeeper: any SlotKeeper) {
         self.notifier = notifier
         self.gatekeeper = gatekeeper
     }

@@ -40,7 +40,11 @@ struct LeasesCommand: AsyncParsableCommand {
         if listing.leases.isEmpty {
             out.append("no leases")
         } else {
-            var table = TextTable(header: ["LEASE", "STATE", "HOLDER", "PRIO", "UID", "PID", "SESSION", "WAITED", "EXPIRES / ENDED"])
+            // A fleet (shared mode) lists every host's leases: say which host granted each.
+            let fleet = Set(listing.leases.compactMap(\.host)).count > 1
+            var table = TextTable(
+                header: ["LEASE", "STATE", "HOLDER", "PRIO", "UID", "PID", "SESSION", "WAITED", "EXPIRES / ENDED"] + (fleet ? ["HOST"] : [])
+            )
             table.rightAligned = [3, 4, 5, 7]
             for lease in listing.leases {
                 let when: String
@@ -51,17 +55,19 @@ struct LeasesCommand: AsyncParsableCommand {
                 } else {
                     when = "-"
                 }
-                table.rows.append([
-                    lease.id,
-                    lease.state.rawValue,
-                    lease.holder.isEmpty ? "-" : lease.holder,
-                    String(lease.priority),
-                    lease.uid.map { String($0) } ?? "-",
-                    lease.pid.map { String($0) } ?? "-",
-                    lease.sessionID ?? "-",
-                    lease.waitedMs.map(Format.milliseconds) ?? "-",
-                    when,
-                ])
+                table.rows.append(
+                    [
+                        lease.id,
+                        lease.state.rawValue,
+                        lease.holder.isEmpty ? "-" : lease.holder,
+                        String(lease.priority),
+                        lease.uid.map { String($0) } ?? "-",
+                        lease.pid.map { String($0) } ?? "-",
+                        lease.sessionID ?? "-",
+                        lease.waitedMs.map(Format.milliseconds) ?? "-",
+                        when,
+                    ] + (fleet ? [lease.host ?? "-"] : [])
+                )
             }
             out.append(table.render())
         }

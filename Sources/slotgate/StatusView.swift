@@ -40,11 +40,30 @@ struct StatusView {
             let oldest = queue.waiting > 0 ? " · oldest \(Format.milliseconds(queue.oldestWaitMs))" : ""
             rows.append(("queue", "\(queue.waiting) waiting\(oldest)"))
         }
+        if let fleet = status.fleet {
+            rows += fleetRows(fleet)
+        }
         let width = rows.map(\.0.count).max() ?? 0
         let lines = rows.map { title, value in
             title + String(repeating: " ", count: width - title.count) + "  " + value
         }
         return ([header] + lines).joined(separator: "\n")
+    }
+
+    /// Shared mode: the fleet's totals are the slots and queue rows above; here the database, the poller and
+    /// each host's holdings.
+    private func fleetRows(_ fleet: SlotgateClient.Status.Fleet) -> [(String, String)] {
+        var rows: [(String, String)] = []
+        var parts = [fleet.database == "ok" ? style.green("database ok") : style.red("database \(fleet.database)")]
+        parts.append("poller \(fleet.poller ?? "none")")
+        if fleet.database != "ok" || fleet.fallbackInUse > 0 { parts.append(style.yellow("fallback in use \(fleet.fallbackInUse)")) }
+        rows.append(("fleet", parts.joined(separator: " · ")))
+        for host in fleet.hosts {
+            let me = host.hostID == fleet.hostID ? " (this host)" : ""
+            let stale = host.seenMsAgo > 5000 ? style.red(" · seen \(Format.milliseconds(host.seenMsAgo)) ago") : ""
+            rows.append(("  " + host.hostID, "\(host.held) held · \(host.waiting) waiting\(stale)\(me)"))
+        }
+        return rows
     }
 
     private func upstreamLine(_ upstream: SlotgateClient.Status.Upstream) -> String {

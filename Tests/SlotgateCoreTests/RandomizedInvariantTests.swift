@@ -94,8 +94,11 @@ import Glibc
         var waiting: Set<LeaseID> = []
         var work: [UpstreamWork] = []
         var log: [String] = []
+        /// Shared mode: each step is decided by one of three hosts, on a machine rebuilt from the fleet's state
+        /// as the database holds it, exactly as slotgated does in each transaction.
+        var fleet = false
 
-        init(seed: UInt64) {
+        init(seed: UInt64, fleet: Bool = false) {
             var rng = SplitMix64(seed: seed)
             let closed = Int.random(in: 0..<4, using: &rng) != 0
             let lag: Duration = Bool.random(using: &rng) ? .zero : .milliseconds(Int64.random(in: 100...3000, using: &rng))
@@ -117,6 +120,27 @@ import Glibc
             self.platform = Platform(limit: Int.random(in: 1...6, using: &rng), lag: lag)
             self.machine = GatekeeperStateMachine(settings: settings, host: "model", seed: seed)
             self.rng = rng
+            self.fleet = fleet
+        }
+
+        /// Shared mode: hands the next decision to a random host, with the machine rebuilt from what the database
+        /// keeps (ended leases that no longer count are not loaded). The rebuild must be exact.
+        mutating func switchHost() throws {
+            guard fleet else { return }
+            var state = machine.sharedState
+            state.leases = state.leases.filter { $0.state.holdsSlot || $0.countsUntilSnapshotAfter != nil }
+            let host = "host-\(Int.random(in: 0..<3, using: &rng))"
+            let rebuilt = GatekeeperStateMachine(settings: machine.settings, host: host, shared: state, seed: rng.next())
+            if rebuilt.count(at: now) != machine.count(at: now) {
+                throw Failure(description: "rebuild changed the count: \(machine.count(at: now)) → \(rebuilt.count(at: now))")
+            }
+            if rebuilt.waiters().map(\.lease.id) != machine.waiters().map(\.lease.id) {
+                throw Failure(description: "rebuild changed the grant order")
+            }
+            if rebuilt.pollingPace != machine.pollingPace || rebuilt.pause(at: now) != machine.pause(at: now) {
+                throw Failure(description: "rebuild changed the pace or the pause")
+            }
+            machine = rebuilt
         }
 
         mutating func apply(_ actions: [GatekeeperAction]) throws {
@@ -146,6 +170,7 @@ import Glibc
         }
 
         mutating func step() throws {
+            try switchHost()
             let choice = Int.random(in: 0..<100, using: &rng)
             switch choice {
             case 0..<22:
@@ -323,8 +348,8 @@ import Glibc
         }
     }
 
-    static func runSequence(seed: UInt64, steps: Int) -> String? {
-        var run = Run(seed: seed)
+    static func runSequence(seed: UInt64, steps: Int, fleet: Bool = false) -> String? {
+        var run = Run(seed: seed, fleet: fleet)
         do {
             try run.apply(run.machine.observe(run.platform.snapshot(at: run.now), now: run.now))
             for _ in 0..<steps {
@@ -349,6 +374,25 @@ import Glibc
         var failures: [String] = []
         for offset in 0..<10_000 {
             if let failure = Self.runSequence(seed: base + UInt64(offset), steps: 120) {
+                failures.append(failure)
+                if failures.count >= 3 { break }
+            }
+        }
+        #expect(failures.isEmpty, "replay with SLOTGATE_SEED=<seed>:\n\(failures.joined(separator: "\n"))")
+    }
+
+    /// Shared mode: the same invariants when three hosts interleave, each deciding on the fleet's state rebuilt
+    /// from the database (issue 6).
+    @Test func invariantsHoldWhenThreeHostsInterleave() {
+        if let text = getenv("SLOTGATE_SEED").map({ String(cString: $0) }), let seed = UInt64(text) {
+            let failure = Self.runSequence(seed: seed, steps: 400, fleet: true)
+            #expect(failure == nil, "\(failure ?? "")")
+            return
+        }
+        let base = UInt64.random(in: 0..<(1 << 40))
+        var failures: [String] = []
+        for offset in 0..<3_000 {
+            if let failure = Self.runSequence(seed: base + UInt64(offset), steps: 120, fleet: true) {
                 failures.append(failure)
                 if failures.count >= 3 { break }
             }

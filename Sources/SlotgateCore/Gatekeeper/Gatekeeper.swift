@@ -61,11 +61,40 @@ public actor Gatekeeper: PlatformObserver, Service {
     private var positions: (version: UInt64, byID: [LeaseID: Int]) = (0, [:])
     private let clock: any TimestampClock
     private let persistence: (any LeasePersistence)?
+    /// Shared mode: the fleet's state lives here and every decision is a transaction on it; nil in local mode.
+    private let shared: (any SharedStateStore)?
+    /// This host's name.
+    private let host: String
+    /// Shared mode: whether this host polls the platform for the fleet (its poller consumes `upstreamWork`).
+    private var isPoller = false
+    /// Shared mode: this host stopped taking requests.
+    private var stopping = false
+    /// Shared mode: whether the fleet's database answered the last heartbeat.
+    private var databaseReachable = true
+    /// Shared mode: when the database last answered.
+    private var databaseAnsweredAt: Timestamp
+    /// Shared mode: this host's settings (decisions apply them to the fleet's state).
+    private var baseSettings: GatekeeperSettings
+    /// Shared mode: `shared.fallback_share`.
+    private let fallbackShare: Int
+    /// Shared mode: the fleet's members as last read.
+    private var members: FleetMembers?
+    /// Shared mode: set while the database is away and this host decides alone, within its fallback share.
+    private var fallback: (since: Timestamp, allowance: Int)?
+    /// Shared mode: seeds lease ids of decisions made here.
+    private var seeds: SplitMix64
     private let probe: (any SessionProbe)?
     private let logger: Logger
-    private let workContinuation: AsyncStream<UpstreamWork>.Continuation
+    private var workContinuation: AsyncStream<UpstreamWork>.Continuation
+    /// Shared mode: the version of the fleet state `machine` was rebuilt from.
+    private var sharedVersion: Int64 = -1
+    /// Shared mode: a re-read of the fleet's state is running, and whether another was asked for meanwhile.
+    private var refreshing = (running: false, again: false)
     /// Called by the timer loop on every turn and at least every `interval` (a service manager's watchdog).
     private var heartbeat: (interval: Duration, beat: @Sendable () -> Void)?
+
+    /// Shared mode: the longest time between two looks at the fleet's state.
+    static let sharedTickInterval = Duration.seconds(1)
 
     /// Platform work for the poller: poll now, confirm a session, cancel a session.
     public nonisolated let upstreamWork: AsyncStream<UpstreamWork>
@@ -80,6 +109,7 @@ public actor Gatekeeper: PlatformObserver, Service {
     ///   - probe: reads a released lease's session once before the release is answered; nil leaves it to the poller.
     ///   - logger: the logger.
     ///   - seed: seeds lease ids; nil seeds from the system.
+    ///   - shared: shared mode's store of the fleet's state; nil for local mode.
     public init(
         settings: GatekeeperSettings,
         host: String,
@@ -88,7 +118,9 @@ public actor Gatekeeper: PlatformObserver, Service {
         restoring: [Lease] = [],
         probe: (any SessionProbe)? = nil,
         logger: Logger,
-        seed: UInt64? = nil
+        seed: UInt64? = nil,
+        shared: (any SharedStateStore)? = nil,
+        fallbackShare: Int = 0
     ) {
         var machine = GatekeeperStateMachine(settings: settings, host: host, seed: seed)
         let now = clock.now
@@ -96,6 +128,12 @@ public actor Gatekeeper: PlatformObserver, Service {
         self.machine = machine
         self.clock = clock
         self.persistence = persistence
+        self.shared = shared
+        self.host = host
+        self.baseSettings = settings
+        self.fallbackShare = fallbackShare
+        self.databaseAnsweredAt = now
+        self.seeds = seed.map { SplitMix64(seed: $0 ^ 0x5EED) } ?? SplitMix64()
         self.probe = probe
         self.logger = logger
         (self.upstreamWork, self.workContinuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
@@ -115,7 +153,20 @@ public actor Gatekeeper: PlatformObserver, Service {
     /// Used by streamed waits, which report the request's position while it waits.
     /// - Parameter request: the request.
     public func submit(_ request: AcquireRequest) async -> LeaseID {
-        let (id, actions) = machine.acquire(request, now: clock.now)
+        if stopping {
+            let id = LeaseID(time: clock.now, random: &seeds)
+            early[id] = .failure(.shuttingDown)
+            unparked.insert(id)
+            return id
+        }
+        let decided = await decide(naming: []) { machine, now in .success(machine.acquire(request, now: now)) }
+        guard case .success(let (id, actions)) = decided else {
+            // The fleet's database did not answer: the request cannot be queued.
+            let id = LeaseID(time: clock.now, random: &seeds)
+            early[id] = .failure(.stateUnwritable)
+            unparked.insert(id)
+            return id
+        }
         unparked.insert(id)
         await execute(actions)
         return id
@@ -137,7 +188,7 @@ public actor Gatekeeper: PlatformObserver, Service {
                     continuation.resume(returning: outcome)
                 } else if wentAway {
                     continuation.resume(returning: .failure(.waitTimeout))
-                    _ = machine.cancel(id)
+                    Task { await self.withdraw(id) }
                 } else {
                     parked[id] = continuation
                 }
@@ -158,16 +209,21 @@ public actor Gatekeeper: PlatformObserver, Service {
     private func requestWentAway(_ id: LeaseID) async {
         if let continuation = parked.removeValue(forKey: id) {
             continuation.resume(returning: .failure(.waitTimeout))
-            await execute(machine.cancel(id).1)
+            await withdraw(id)
         } else if unparked.contains(id) {
             cancelledEarly.insert(id)
         }
     }
 
+    /// Takes a request whose client went away out of the queue.
+    private func withdraw(_ id: LeaseID) async {
+        await execute(decide(naming: []) { machine, _ in .success(((), machine.cancel(id).1)) }.actionsOrEmpty)
+    }
+
     /// A granted lease whose answer could not be written to the client: released at once, the slot goes on.
     /// - Parameter id: the lease id.
     public func undeliverable(_ id: LeaseID) async {
-        await execute(machine.undeliverable(id, now: clock.now))
+        await execute(decide(naming: [id]) { machine, now in .success(((), machine.undeliverable(id, now: now))) }.actionsOrEmpty)
     }
 
     /// Binds a granted lease to its platform session.
@@ -175,7 +231,9 @@ public actor Gatekeeper: PlatformObserver, Service {
     ///   - id: the lease id.
     ///   - session: the platform session id.
     public func bind(_ id: LeaseID, to session: String) async throws(GatekeeperError) -> Lease {
-        let (lease, actions) = try machine.bind(id, to: session, now: clock.now)
+        let (lease, actions) = try await decide(naming: [id]) { machine, now in
+            Result { () throws(GatekeeperError) in try machine.bind(id, to: session, now: now) }
+        }.get()
         try await executeDurably(actions)
         return lease
     }
@@ -183,7 +241,9 @@ public actor Gatekeeper: PlatformObserver, Service {
     /// Renews a granted lease.
     /// - Parameter id: the lease id.
     public func renew(_ id: LeaseID) async throws(GatekeeperError) -> Lease {
-        let (lease, actions) = try machine.renew(id, now: clock.now)
+        let (lease, actions) = try await decide(naming: [id]) { machine, now in
+            Result { () throws(GatekeeperError) in try machine.renew(id, now: now) }
+        }.get()
         try await executeDurably(actions)
         return lease
     }
@@ -193,10 +253,12 @@ public actor Gatekeeper: PlatformObserver, Service {
     ///   - id: the lease id.
     ///   - cancelSession: also cancel the session on the platform.
     public func release(_ id: LeaseID, cancelSession: Bool = false) async throws(GatekeeperError) -> Lease {
-        let (lease, actions) = try machine.release(id, cancelSession: cancelSession, now: clock.now)
+        let (lease, actions) = try await decide(naming: [id]) { machine, now in
+            Result { () throws(GatekeeperError) in try machine.release(id, cancelSession: cancelSession, now: now) }
+        }.get()
         guard let probe, let session = lease.sessionID, lease.state == .draining else {
             try await executeDurably(actions)
-            return machine.lease(id) ?? lease
+            return shared == nil ? machine.lease(id) ?? lease : lease
         }
         // Read the session once here rather than through the poller, so a session that already ended frees
         // its slot before this answer (what keeps `slotgate run` near 100 % utilization).
@@ -208,15 +270,22 @@ public actor Gatekeeper: PlatformObserver, Service {
             }
         )
         let at = clock.now
+        let observed: Result<(Lease?, [GatekeeperAction]), GatekeeperError>
         do {
             if cancelSession { _ = try await probe.cancelSession(id: session) }
             let status = try await probe.sessionStatus(id: session)
-            await execute(machine.observeSession(session, status: status, at: at, now: clock.now))
+            observed = await decide(naming: [id]) { machine, now in
+                let actions = machine.observeSession(session, status: status, at: at, now: now)
+                return .success((machine.lease(id), actions))
+            }
         } catch {
-            // The platform cannot be reached: the lease stays draining and the poller settles it.
-            workContinuation.yield(cancelSession ? .cancelSession(session) : .confirmSession(session))
+            // The platform cannot be reached: the lease stays draining and the (fleet's) poller settles it.
+            let work: UpstreamWork = cancelSession ? .cancelSession(session) : .confirmSession(session)
+            observed = await decide(naming: []) { _, _ in .success((nil, [.upstream(work)])) }
         }
-        return machine.lease(id) ?? lease
+        guard case .success(let (after, actions)) = observed else { return lease }
+        await execute(actions)
+        return after ?? lease
     }
 
     /// Answers at once; `/healthz` uses it to tell that the actor is not stuck.
@@ -227,7 +296,9 @@ public actor Gatekeeper: PlatformObserver, Service {
     ///   - id: the lease id.
     ///   - outcome: the platform's answer.
     public func createOutcome(_ id: LeaseID, _ outcome: GatekeeperStateMachine.CreateOutcome) async throws(GatekeeperError) -> Lease {
-        let (lease, actions) = try machine.createOutcome(id, outcome, now: clock.now)
+        let (lease, actions) = try await decide(naming: [id]) { machine, now in
+            Result { () throws(GatekeeperError) in try machine.createOutcome(id, outcome, now: now) }
+        }.get()
         try await executeDurably(actions)
         return lease
     }
@@ -235,20 +306,24 @@ public actor Gatekeeper: PlatformObserver, Service {
     /// Waits for a lease sent back to the queue (after a 429) to be granted again.
     /// - Parameter id: the lease id.
     public func awaitRequeued(_ id: LeaseID) async -> Result<Lease, GatekeeperError> {
-        if let lease = machine.lease(id), lease.state != .waiting {
+        // Expected before the look, so a grant that arrives meanwhile is kept rather than given back.
+        unparked.insert(id)
+        if let lease = await freshView(naming: [id]).lease(id), lease.state != .waiting {
+            unparked.remove(id)
+            early[id] = nil
             return lease.state == .granted ? .success(lease) : .failure(.leaseConflict(id, "the lease is \(lease.state.rawValue)"))
         }
-        unparked.insert(id)
         return await park(id)
     }
 
     /// A lease by id.
     /// - Parameter id: the lease id.
-    public func lease(_ id: LeaseID) -> Lease? { machine.lease(id) }
+    public func lease(_ id: LeaseID) async -> Lease? { await freshView(naming: [id]).lease(id) }
 
     /// Every retained lease and the waiters in grant order.
-    public func listing() -> (leases: [Lease], waiters: [WaitQueue.Waiter]) {
-        (machine.allLeases, machine.waiters())
+    public func listing() async -> (leases: [Lease], waiters: [WaitQueue.Waiter]) {
+        let view = await freshView(naming: [])
+        return (view.allLeases, view.waiters())
     }
 
     /// The position (1-based) of a waiting request in grant order and the number waiting, or nil.
@@ -287,20 +362,48 @@ public actor Gatekeeper: PlatformObserver, Service {
     public var currentQueueVersion: UInt64 { queueVersion }
 
     /// The state for `/v1/status`.
-    public func status() -> GatekeeperStatus {
-        GatekeeperStatus(machine: machine, now: clock.now)
+    public func status() async -> GatekeeperStatus {
+        let view = await freshView(naming: [])
+        var status = GatekeeperStatus(machine: view, now: clock.now)
+        guard let shared else { return status }
+        if stopping { status.pausedBy = .shuttingDown }
+        var hosts: [String: FleetStatus.Host] = [:]
+        func entry(_ name: String) -> FleetStatus.Host { hosts[name] ?? FleetStatus.Host(hostID: name, held: 0, waiting: 0, seenAgo: .zero) }
+        for lease in view.liveLeases { hosts[lease.host] = modify(entry(lease.host)) { $0.held += 1 } }
+        for waiter in view.waiters() { hosts[waiter.lease.host] = modify(entry(waiter.lease.host)) { $0.waiting += 1 } }
+        var members = self.members
+        if fallback == nil, databaseReachable, let fresh = try? await shared.members() { members = fresh }
+        for (name, seenAgo) in members?.seen ?? [:] { hosts[name] = modify(entry(name)) { $0.seenAgo = seenAgo } }
+        status.fleet = FleetStatus(
+            hostID: host,
+            poller: fallback == nil && databaseReachable ? members?.poller : nil,
+            databaseReachable: fallback == nil && databaseReachable,
+            fallbackInUse: fallback == nil ? 0 : view.liveLeases.count,
+            hosts: hosts.values.sorted { $0.hostID < $1.hostID }
+        )
+        return status
     }
 
     /// Applies new settings (a reload).
     /// - Parameter settings: the new settings.
     public func configure(_ settings: GatekeeperSettings) async {
-        await execute(machine.configure(settings, now: clock.now))
+        if shared != nil {
+            // Each decision rebuilds the machine with this host's settings; take them for the next one.
+            baseSettings = settings
+            if fallback != nil { return }
+        }
+        await execute(decide(naming: []) { machine, now in .success(((), machine.configure(settings, now: now))) }.actionsOrEmpty)
         wake()
     }
 
     /// Stops taking requests: every waiter is answered `shutting_down`.
     public func shutdown() async {
-        await execute(machine.shutdown())
+        if shared != nil {
+            stopping = true
+            await execute(decide(naming: []) { machine, _ in .success(((), machine.withdrawOwnWaiters())) }.actionsOrEmpty)
+        } else {
+            await execute(machine.shutdown())
+        }
         workContinuation.finish()
         wake()
     }
@@ -312,21 +415,36 @@ public actor Gatekeeper: PlatformObserver, Service {
     public func needsSessionList() -> Bool { machine.needsSessionList }
 
     public func observe(_ snapshot: PlatformSnapshot) async {
-        await execute(machine.observe(snapshot, now: clock.now))
+        // The reading was sent at this host's time; decisions run at the database's time.
+        let local = clock.now
+        await execute(
+            decide(naming: []) { machine, now in
+                var reading = snapshot
+                reading.sentAt = snapshot.sentAt.advanced(by: local.duration(to: now))
+                return .success(((), machine.observe(reading, now: now)))
+            }.actionsOrEmpty
+        )
         wake()
     }
 
     public func observeTokens(_ reading: TokenReading) async {
-        await execute(machine.observeTokens(reading, now: clock.now))
+        await execute(decide(naming: []) { machine, now in .success(((), machine.observeTokens(reading, now: now))) }.actionsOrEmpty)
         wake()
     }
 
     public func observePollFailure(_ reason: String, at: Timestamp) async {
-        machine.observePollFailure(reason, now: clock.now)
+        await execute(
+            decide(naming: []) { machine, now in
+                machine.observePollFailure(reason, now: now)
+                return .success(((), []))
+            }.actionsOrEmpty
+        )
     }
 
     public func observeSession(_ id: String, status: SessionStatus?, at: Timestamp) async {
-        await execute(machine.observeSession(id, status: status, at: at, now: clock.now))
+        await execute(
+            decide(naming: []) { machine, now in .success(((), machine.observeSession(id, status: status, at: at, now: now))) }.actionsOrEmpty
+        )
     }
 
     // MARK: Service
@@ -356,11 +474,23 @@ public actor Gatekeeper: PlatformObserver, Service {
     }
 
     private func timerLoop() async {
-        while !Task.isCancelled, machine.pause(at: clock.now) != .shuttingDown {
-            let now = clock.now
-            await execute(machine.tick(now: now))
+        var lastSharedTick = Timestamp.distantPast
+        while !Task.isCancelled, !stopping, machine.pause(at: clock.now) != .shuttingDown {
+            if shared == nil {
+                await execute(machine.tick(now: clock.now))
+            } else if machine.nextDeadline(now: clock.now).map({ $0 <= clock.now }) ?? false
+                || lastSharedTick.duration(to: clock.now) >= Self.sharedTickInterval
+            {
+                // Shared mode: a transaction when something is due, and every second to catch what notices missed.
+                lastSharedTick = clock.now
+                await execute(decide(naming: []) { machine, now in .success(((), machine.sharedTick(now: now))) }.actionsOrEmpty)
+            }
             heartbeat?.beat()
             var deadline = machine.nextDeadline(now: clock.now)
+            if shared != nil {
+                let next = lastSharedTick.advanced(by: Self.sharedTickInterval)
+                deadline = min(deadline ?? next, next)
+            }
             if let heartbeat {
                 let beatAt = clock.now.advanced(by: heartbeat.interval)
                 deadline = min(deadline ?? beatAt, beatAt)
@@ -429,7 +559,7 @@ public actor Gatekeeper: PlatformObserver, Service {
             case .fail(let id, let error): failures.append((id, error))
             case .persist(let lease): writes.append(lease)
             case .forget(let id): forgets.append(id)
-            case .upstream(let work): workContinuation.yield(work)
+            case .upstream(let work): if shared == nil || isPoller { workContinuation.yield(work) }
             case .queueChanged: queueChanged = true
             }
         }
@@ -448,23 +578,18 @@ public actor Gatekeeper: PlatformObserver, Service {
         }
         for lease in grants {
             if !written {
-                await execute(machine.undeliverable(lease.id, now: clock.now))
+                await undeliverable(lease.id)
                 deliver(.failure(.stateUnwritable), to: lease.id)
                 continue
             }
             if deliver(.success(lease), to: lease.id) {
                 logger.debug("granted", metadata: ["lease": "\(lease.id)", "holder": "\(lease.holder)"])
-            } else {
+            } else if lease.host == host {
                 // Its request went away between the grant and now: nobody can use the slot.
-                await execute(machine.undeliverable(lease.id, now: clock.now))
+                await undeliverable(lease.id)
             }
         }
-        if queueChanged {
-            queueVersion &+= 1
-            let watchers = queueWatchers.values
-            queueWatchers = [:]
-            for watcher in watchers { watcher.resume(returning: queueVersion) }
-        }
+        if queueChanged { bumpQueueVersion() }
         wake()
     }
 
@@ -491,6 +616,267 @@ public actor Gatekeeper: PlatformObserver, Service {
         return false
     }
 
+    // MARK: Shared mode
+
+    /// Runs one decision: on this daemon's machine, or in shared mode on the fleet's state, in one transaction
+    /// under the fleet's lock, with the same state machine. A transaction that fails is `state_unwritable`.
+    private func decide<T: Sendable>(
+        naming ids: [LeaseID],
+        _ op: @escaping @Sendable (inout GatekeeperStateMachine, Timestamp) -> Result<(T, [GatekeeperAction]), GatekeeperError>
+    ) async -> Result<(T, [GatekeeperAction]), GatekeeperError> {
+        guard shared != nil else { return op(&machine, clock.now) }
+        if fallback == nil {
+            do {
+                return try await decideShared(naming: ids, op)
+            } catch {
+                logger.error("the fleet's database did not answer", metadata: ["error": "\(error)"])
+                guard databaseAnsweredAt.duration(to: clock.now) >= Self.fallbackAfter else { return .failure(.stateUnwritable) }
+                await enterFallback()
+            }
+        }
+        // The database is away: decide alone, on this host's leases, within its share.
+        let result = op(&machine, clock.now)
+        if case .failure(let error) = result, error.code == GatekeeperError.leaseNotFound("").code {
+            // Most likely another host's lease, which only the database knows.
+            return .failure(.stateUnwritable)
+        }
+        return result
+    }
+
+    /// One decision on the fleet's state, in one transaction; throws when the database does not answer.
+    private func decideShared<T: Sendable>(
+        naming ids: [LeaseID],
+        _ op: @escaping @Sendable (inout GatekeeperStateMachine, Timestamp) -> Result<(T, [GatekeeperAction]), GatekeeperError>
+    ) async throws -> Result<(T, [GatekeeperAction]), GatekeeperError> {
+        guard let shared else { return op(&machine, clock.now) }
+        let base = baseSettings
+        let host = self.host
+        let seed = seeds.next()
+        do {
+            let (result, rebuilt) = try await shared.transact(naming: ids) { state, now in
+                var settings = base
+                settings.reserve += state.absentShares
+                var machine = GatekeeperStateMachine(settings: settings, host: host, shared: state, seed: seed)
+                let result = op(&machine, now)
+                guard case .success(let (_, actions)) = result else {
+                    // Nothing changed: write nothing back.
+                    return SharedDecision(state: state, value: (result, GatekeeperStateMachine?.none), notices: [])
+                }
+                let notices = Self.notices(for: actions, from: host, waiters: state.waiters)
+                let written = machine.sharedState
+                // What the store writes becomes the next version.
+                machine.sharedVersion = written == state ? state.version : state.version + 1
+                return SharedDecision(state: written, value: (result, Optional(machine)), notices: notices)
+            }
+            databaseAnsweredAt = clock.now
+            if let rebuilt { adopt(rebuilt) }
+            return result
+        }
+    }
+
+    /// A host falls back to its share only after the database has been silent this long; other hosts keep the
+    /// shares of hosts late by 3 s free (`PostgresSharedStore.lateAfterSeconds`).
+    static let fallbackAfter = Duration.seconds(5)
+    /// A host grants from its share for at most this long without the database; the fleet keeps the share of a
+    /// silent host free for 10 minutes, a margin over this.
+    static let fallbackGrantWindow = Duration.seconds(540)
+
+    /// The database is away: from now on this host decides alone on its own leases, within `shared.fallback_share`
+    /// slots counted with the leases it already holds, and only when every host was within its share at the last
+    /// reading (else the shares could not bound the platform's count: it grants nothing until the database returns).
+    private func enterFallback() async {
+        guard fallback == nil else { return }
+        let now = clock.now
+        let view = machine
+        let allowance = fallbackAllowed(view, now: now) ? fallbackShare : 0
+        var settings = baseSettings
+        settings.slotsMax = allowance
+        settings.reserve = 0
+        // The one reading below ages out after the grant window: grants pause then (`upstream_unavailable`).
+        settings.maxStaleness = Self.fallbackGrantWindow
+        var local = GatekeeperStateMachine(settings: settings, host: host, seed: seeds.next())
+        for lease in view.allLeases where lease.host == host && (lease.state.holdsSlot || lease.countsUntilSnapshotAfter != nil) {
+            local.restore(lease, now: now)
+        }
+        // No list: every lease held here counts as a session on top of nothing else; ended ones keep counting.
+        var actions = local.observe(
+            PlatformSnapshot(sentAt: now, quota: QuotaReading(scope: view.snapshot?.quota.scope ?? .org, limit: allowance, active: 0), sessions: nil),
+            now: now
+        )
+        for waiter in view.waiters() where waiter.lease.host == host && (parked[waiter.lease.id] != nil || unparked.contains(waiter.lease.id)) {
+            actions += local.enqueueWaiting(waiter.lease, now: now)
+        }
+        machine = local
+        fallback = (now, allowance)
+        logger.error(
+            "the fleet's database is unreachable: granting from this host's fallback share",
+            metadata: ["fallback_share": "\(fallbackShare)", "allowance": "\(allowance)", "held_here": "\(local.liveLeases.count)"]
+        )
+        await execute(actions)
+    }
+
+    /// Whether the shares bound the platform's count: the slots hosts held above their shares at the last reading
+    /// fit in what the shares leave of the limit.
+    private func fallbackAllowed(_ view: GatekeeperStateMachine, now: Timestamp) -> Bool {
+        guard fallbackShare > 0, let members, view.snapshot != nil else { return false }
+        var shares = members.shares
+        shares[host] = fallbackShare
+        let limit = view.count(at: now).limit - baseSettings.reserve
+        var held: [String: Int] = [:]
+        for lease in view.liveLeases { held[lease.host, default: 0] += 1 }
+        let excess = held.reduce(0) { $0 + max(0, $1.value - shares[$1.key, default: 0]) }
+        return excess <= limit - shares.values.reduce(0, +)
+    }
+
+    /// The database answers again: bring this host's leases and waiters back into the fleet's state.
+    private func leaveFallback() async {
+        guard fallback != nil else { return }
+        let leases = machine.allLeases
+        let waiting = machine.waiters().map(\.lease)
+        let host = self.host
+        do {
+            let result = try await decideShared(naming: leases.map(\.id)) { machine, now in
+                .success(((), machine.reconcile(leases: leases, waiting: waiting, of: host, now: now)))
+            }
+            fallback = nil
+            logger.notice("the fleet's database answers again: this host's leases are back in the fleet", metadata: ["leases": "\(leases.count)"])
+            if case .success(let (_, actions)) = result { await execute(actions) }
+        } catch {
+            logger.warning("could not bring this host's leases back into the fleet yet", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// What the other hosts must hear of a decision's actions.
+    private static func notices(for actions: [GatekeeperAction], from host: String, waiters: [WaitQueue.Waiter]) -> [FleetNotice] {
+        var notices: [FleetNotice] = []
+        var changed = false
+        for action in actions {
+            switch action {
+            case .grant(let lease):
+                changed = true
+                if lease.host != host { notices.append(.granted(host: lease.host, lease.id)) }
+            case .fail(let id, let error):
+                if let waiter = waiters.first(where: { $0.lease.id == id }), waiter.lease.host != host {
+                    notices.append(.failed(host: waiter.lease.host, id, error))
+                }
+            case .upstream(let work):
+                notices.append(.work(work))
+            case .persist, .forget, .queueChanged:
+                changed = true
+            }
+        }
+        if changed { notices.append(.changed) }
+        return notices
+    }
+
+    /// Takes a rebuilt fleet state as this host's view, unless a newer one is in hand already.
+    private func adopt(_ rebuilt: GatekeeperStateMachine) {
+        let version = rebuilt.sharedVersion
+        guard version >= sharedVersion else { return }
+        sharedVersion = version
+        machine = rebuilt
+    }
+
+    /// Re-reads the fleet's state (another host changed it), then wakes what depends on it: the timer, the
+    /// poller's pace and streamed waiters' positions.
+    public func fleetChanged() async {
+        guard let shared, fallback == nil else { return }
+        if refreshing.running {
+            refreshing.again = true
+            return
+        }
+        refreshing.running = true
+        defer { refreshing.running = false }
+        repeat {
+            refreshing.again = false
+            do {
+                let state = try await shared.read(naming: [])
+                adopt(GatekeeperStateMachine(settings: baseSettings, host: host, shared: state))
+            } catch {
+                logger.warning("could not re-read the fleet's state", metadata: ["error": "\(error)"])
+                return
+            }
+        } while refreshing.again
+        bumpQueueVersion()
+        notePaceChange()
+        wake()
+    }
+
+    /// Another host granted this host's waiter: answer it, or give the slot back when its client is gone.
+    /// - Parameter id: the lease id.
+    public func fleetGranted(_ id: LeaseID) async {
+        guard let shared, fallback == nil, let state = try? await shared.read(naming: [id]) else { return }
+        let view = GatekeeperStateMachine(settings: baseSettings, host: host, shared: state)
+        adopt(view)
+        guard let lease = view.lease(id), lease.state == .granted else { return }
+        if !deliver(.success(lease), to: id) { await undeliverable(id) }
+    }
+
+    /// Another host answered this host's waiter with an error (its wait ran out).
+    /// - Parameters:
+    ///   - id: the lease id.
+    ///   - error: the error.
+    public func fleetFailed(_ id: LeaseID, _ error: GatekeeperError) {
+        deliver(.failure(error), to: id)
+    }
+
+    /// Shared mode: the heartbeat's outcome. The fleet's members when the database answered, nil when it did not.
+    /// - Parameter members: the fleet's members, or nil.
+    public func databaseAnswered(_ members: FleetMembers?) async {
+        if databaseReachable != (members != nil) {
+            logger.log(
+                level: members != nil ? .info : .error,
+                members != nil ? "the fleet's database answers" : "the fleet's database does not answer"
+            )
+        }
+        databaseReachable = members != nil
+        if let members {
+            self.members = members
+            databaseAnsweredAt = clock.now
+            await leaveFallback()
+        } else if databaseAnsweredAt.duration(to: clock.now) >= Self.fallbackAfter {
+            await enterFallback()
+        }
+    }
+
+    /// Work for the fleet's poller, sent by another host; taken only while this host polls.
+    /// - Parameter work: the work.
+    public func fleetWork(_ work: UpstreamWork) {
+        if isPoller { workContinuation.yield(work) }
+    }
+
+    /// This host became the fleet's poller: the returned stream carries the platform work of the whole fleet.
+    public func beginPolling() -> AsyncStream<UpstreamWork> {
+        let (stream, continuation) = AsyncStream.makeStream(of: UpstreamWork.self, bufferingPolicy: .unbounded)
+        workContinuation.finish()
+        workContinuation = continuation
+        isPoller = true
+        continuation.yield(.pollNow)
+        return stream
+    }
+
+    /// This host stopped polling for the fleet (it lost its claim).
+    public func endPolling() {
+        isPoller = false
+        workContinuation.finish()
+    }
+
+    /// Shared mode: a fresh view of the fleet, for reads that must not lag (a lease another host changed).
+    private func freshView(naming ids: [LeaseID]) async -> GatekeeperStateMachine {
+        guard let shared, fallback == nil, databaseReachable else { return machine }
+        guard let state = try? await shared.read(naming: ids) else { return machine }
+        let view = GatekeeperStateMachine(settings: baseSettings, host: host, shared: state)
+        adopt(view)
+        return view
+    }
+
+    private func bumpQueueVersion() {
+        queueVersion &+= 1
+        let watchers = queueWatchers.values
+        queueWatchers = [:]
+        for watcher in watchers { watcher.resume(returning: queueVersion) }
+    }
+
     /// Like `execute`, but a failed write is the caller's error (bind, renew, release answer 503).
     private func executeDurably(_ actions: [GatekeeperAction]) async throws(GatekeeperError) {
         if let persistence {
@@ -506,5 +892,19 @@ public actor Gatekeeper: PlatformObserver, Service {
             }
         }
         await execute(actions.filter { if case .persist = $0 { false } else { true } })
+    }
+}
+
+private func modify<T>(_ value: T, _ change: (inout T) -> Void) -> T {
+    var value = value
+    change(&value)
+    return value
+}
+
+extension Result where Success == ((), [GatekeeperAction]) {
+    /// The actions of a decision that returns nothing else; none when it failed.
+    fileprivate var actionsOrEmpty: [GatekeeperAction] {
+        if case .success(let (_, actions)) = self { return actions }
+        return []
     }
 }

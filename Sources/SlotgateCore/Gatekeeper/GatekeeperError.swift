@@ -43,6 +43,14 @@ public struct GatekeeperError: Error, Sendable, Hashable, CustomStringConvertibl
     /// A request field is out of range; the message names it.
     public static func badRequest(_ message: String) -> Self { .init(.badRequest(message)) }
 
+    /// The error with this code among those that carry nothing else (a fleet's notices carry errors by code).
+    /// - Parameter code: the code.
+    public init?(code: String) {
+        let known: [Self] = [.waitTimeout, .upstreamUnavailable, .tokenBudgetExhausted, .shuttingDown, .stateUnwritable]
+        guard let match = known.first(where: { $0.code == code }) else { return nil }
+        self = match
+    }
+
     /// The stable machine-readable code.
     public var code: String {
         switch kind {

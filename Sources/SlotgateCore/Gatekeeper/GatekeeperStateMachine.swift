@@ -27,7 +27,7 @@ public enum GatekeeperAction: Sendable, Hashable {
 /// Every decision of the gatekeeper: leases, grant order and slot accounting. Pure and deterministic: time is
 /// passed in, nothing is read or written outside, and every method returns the actions to carry out.
 public struct GatekeeperStateMachine: Sendable {
-    private enum Phase: Sendable, Hashable {
+    enum Phase: Sendable, Hashable {
         /// Taking requests.
         case running
         /// Stopping: waiters were answered `shutting_down`, new requests are refused.
@@ -40,7 +40,7 @@ public struct GatekeeperStateMachine: Sendable {
         static func < (lhs: ExpiryEntry, rhs: ExpiryEntry) -> Bool { (lhs.expiresAt, lhs.id) < (rhs.expiresAt, rhs.id) }
     }
 
-    private struct Confirmation: Sendable, Hashable {
+    struct Confirmation: Sendable, Hashable {
         var askedAt: Timestamp
         var attempts: Int
     }
@@ -50,15 +50,15 @@ public struct GatekeeperStateMachine: Sendable {
     /// This host's name, written on every lease.
     public let host: String
     /// Grants made since start.
-    public private(set) var grantsTotal = 0
+    public internal(set) var grantsTotal = 0
     /// Creates the platform refused with 429 anyway.
-    public private(set) var rejected429Total = 0
+    public internal(set) var rejected429Total = 0
 
-    private var phase = Phase.running
-    private var random: SplitMix64
-    private var queue = WaitQueue()
+    var phase = Phase.running
+    var random: SplitMix64
+    var queue = WaitQueue()
     /// Granted, bound and draining leases, plus ended ones kept for their retention.
-    private var leases: [LeaseID: Lease] = [:]
+    var leases: [LeaseID: Lease] = [:]
     /// Leases that hold a slot.
     private var live: Set<LeaseID> = []
     /// Ended unbound leases that keep their slot until a reading sent after they ended.
@@ -70,23 +70,28 @@ public struct GatekeeperStateMachine: Sendable {
     private var heldPerHolder: [HolderKey: Int] = [:]
     private var expiries = Heap<ExpiryEntry>()
     /// The newest platform reading.
-    public private(set) var snapshot: PlatformSnapshot?
+    public internal(set) var snapshot: PlatformSnapshot?
     /// Sessions in the newest list that `active` counts (every listed status but `queued`).
-    private var listedCounted: Set<String> = []
+    var listedCounted: Set<String> = []
     /// Sessions in the newest list that are `queued` (counted as occupied, U2).
-    private var listedQueued: Set<String> = []
+    var listedQueued: Set<String> = []
     /// Sessions the platform reported terminal (or unknown), with the time their lease was bound (they were
     /// created before it); kept while a reading still lists them.
-    private var terminated: [String: Timestamp] = [:]
+    var terminated: [String: Timestamp] = [:]
     /// How many of `terminated` the newest reading's `active` surely counted: the credit.
-    private var terminatedListed = 0
+    var terminatedListed = 0
     /// A create met 429 at this time: count every slot as taken until a reading sent after it.
-    private var saturatedSince: Timestamp?
+    var saturatedSince: Timestamp?
     /// The newest token reading.
-    public private(set) var tokens: TokenReading?
+    public internal(set) var tokens: TokenReading?
     /// The last poll failure, cleared by a good reading.
-    public private(set) var lastPollFailure: String?
-    private var confirmations: [String: Confirmation] = [:]
+    public internal(set) var lastPollFailure: String?
+    var confirmations: [String: Confirmation] = [:]
+
+    /// Shared mode: the version of the fleet state this machine was rebuilt from.
+    public internal(set) var sharedVersion: Int64 = -1
+    /// Shared mode: hosts whose heartbeat stopped.
+    var goneHosts: Set<String> = []
 
     /// Creates a state machine.
     /// - Parameters:
@@ -354,8 +359,7 @@ public struct GatekeeperStateMachine: Sendable {
         case .noAnswer:
             guard lease.state == .granted else { throw .leaseConflict(id, "only a granted lease creates a session") }
             lease.createInDoubtSince = now
-            leases[id] = lease
-            return (lease, [.upstream(.pollNow)])
+            return (lease, store(lease) + [.upstream(.pollNow)])
         case .rejected:
             guard lease.state == .granted else { throw .leaseConflict(id, "only a granted lease creates a session") }
             try lease.release(at: now)
@@ -426,7 +430,7 @@ public struct GatekeeperStateMachine: Sendable {
     /// Whether the newest reading's `active` surely counts a session: the quota is read first, at `sentAt`, and the
     /// list after it. A session bound before `sentAt` existed when the quota was read, and one the later list still
     /// shows had not ended by then. A session bound later, or missing from the list, may not be in `active`.
-    private func countedInActive(_ session: String, boundAt: Timestamp) -> Bool {
+    func countedInActive(_ session: String, boundAt: Timestamp) -> Bool {
         guard let snapshot, boundAt <= snapshot.sentAt else { return false }
         return listedCounted.contains(session) || listedQueued.contains(session)
     }
@@ -565,7 +569,7 @@ public struct GatekeeperStateMachine: Sendable {
     // MARK: Internals
 
     /// Records a lease's new state and keeps every index in step. Returns the persist action.
-    private mutating func store(_ lease: Lease) -> [GatekeeperAction] {
+    mutating func store(_ lease: Lease) -> [GatekeeperAction] {
         let previous = leases[lease.id]
         leases[lease.id] = lease
         let wasLive = previous?.state.holdsSlot ?? false
@@ -614,7 +618,7 @@ public struct GatekeeperStateMachine: Sendable {
     }
 
     /// Grants waiters in order while a slot is free and nothing pauses grants.
-    private mutating func grantWhilePossible(now: Timestamp) -> [GatekeeperAction] {
+    mutating func grantWhilePossible(now: Timestamp) -> [GatekeeperAction] {
         guard !queue.isEmpty, pause(at: now) == nil else { return [] }
         var free = count(at: now).free
         var actions: [GatekeeperAction] = []

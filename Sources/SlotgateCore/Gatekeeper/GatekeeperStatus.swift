@@ -33,6 +33,8 @@ public struct GatekeeperStatus: Sendable, Hashable {
     public var rejected429Total: Int
     /// The polling pace in force.
     public var pace: PollingPace
+    /// The fleet, in shared mode; nil in local mode.
+    public var fleet: FleetStatus? = nil
 
     /// Reads the status.
     /// - Parameters:
@@ -53,5 +55,59 @@ public struct GatekeeperStatus: Sendable, Hashable {
         grantsTotal = machine.grantsTotal
         rejected429Total = machine.rejected429Total
         pace = machine.pollingPace
+    }
+}
+
+/// The fleet part of `/v1/status` in shared mode (design.md "Shared mode").
+public struct FleetStatus: Sendable, Hashable {
+    /// One host of the fleet, as the database knows it.
+    public struct Host: Sendable, Hashable {
+        /// Its `shared.host_id`.
+        public var hostID: String
+        /// Its leases holding slots.
+        public var held: Int
+        /// Its waiting requests.
+        public var waiting: Int
+        /// How long ago it last wrote its heartbeat.
+        public var seenAgo: Duration
+
+        /// Creates a host entry.
+        /// - Parameters:
+        ///   - hostID: the host's id.
+        ///   - held: its leases holding slots.
+        ///   - waiting: its waiting requests.
+        ///   - seenAgo: the age of its heartbeat.
+        public init(hostID: String, held: Int, waiting: Int, seenAgo: Duration) {
+            self.hostID = hostID
+            self.held = held
+            self.waiting = waiting
+            self.seenAgo = seenAgo
+        }
+    }
+
+    /// This host's id.
+    public var hostID: String
+    /// The host that polls the platform for the fleet, if one does.
+    public var poller: String?
+    /// Whether the database answers.
+    public var databaseReachable: Bool
+    /// Slots this host holds from its `shared.fallback_share` while the database is away.
+    public var fallbackInUse: Int
+    /// Every host with a recent heartbeat or a lease.
+    public var hosts: [Host]
+
+    /// Creates a fleet status.
+    /// - Parameters:
+    ///   - hostID: this host's id.
+    ///   - poller: the polling host.
+    ///   - databaseReachable: whether the database answers.
+    ///   - fallbackInUse: fallback slots in use here.
+    ///   - hosts: the fleet's hosts.
+    public init(hostID: String, poller: String?, databaseReachable: Bool, fallbackInUse: Int, hosts: [Host]) {
+        self.hostID = hostID
+        self.poller = poller
+        self.databaseReachable = databaseReachable
+        self.fallbackInUse = fallbackInUse
+        self.hosts = hosts
     }
 }

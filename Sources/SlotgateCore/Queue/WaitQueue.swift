@@ -26,6 +26,17 @@ public struct WaitQueue: Sendable {
         public var sequence: Int64
         /// Whether this request was sent back to the head of the queue.
         public var atHead: Bool { sequence < 0 }
+
+        /// Creates a waiter (shared mode reads them back from the database).
+        /// - Parameters:
+        ///   - lease: the waiting lease.
+        ///   - deadline: when its wait runs out.
+        ///   - sequence: its arrival number; negative for requests sent back to the head.
+        public init(lease: Lease, deadline: Timestamp?, sequence: Int64) {
+            self.lease = lease
+            self.deadline = deadline
+            self.sequence = sequence
+        }
     }
 
     private struct Entry: Sendable {
@@ -148,6 +159,33 @@ public struct WaitQueue: Sendable {
     /// Removes a waiter in O(1): the FIFO entry and heap candidate are dropped lazily.
     /// - Parameter id: the lease id.
     /// - Returns: the removed waiter, or nil when it was not waiting.
+    /// Puts back a waiter taken from another queue's `ordered()`, keeping its sequence (shared mode rebuilds the
+    /// fleet's queue from the database for each operation). Waiters must come in ascending sequence order.
+    /// - Parameter waiter: the waiter.
+    public mutating func restore(_ waiter: Waiter) {
+        precondition(waiters[waiter.lease.id] == nil, "a lease waits once")
+        let holder = waiter.lease.holderKey
+        waiters[waiter.lease.id] = waiter
+        waitingPerHolder[holder, default: 0] += 1
+        let entry = Entry(id: waiter.lease.id, sequence: waiter.sequence)
+        Self.append(entry, holder: holder, held: held[holder, default: 0], into: &levels[waiter.lease.priority, default: Level()])
+        if let deadline = waiter.deadline {
+            deadlines.insert(DeadlineEntry(deadline: deadline, id: waiter.lease.id, sequence: waiter.sequence))
+        }
+        nextSequence = max(nextSequence, waiter.sequence + 1)
+        nextHeadSequence = min(nextHeadSequence, waiter.sequence - 1)
+    }
+
+    /// The next sequence numbers a waiter at the tail and at the head would get; shared mode carries them
+    /// between operations so arrival order holds fleet-wide.
+    public var sequenceCounters: (tail: Int64, head: Int64) {
+        get { (nextSequence, nextHeadSequence) }
+        set {
+            nextSequence = max(nextSequence, newValue.tail)
+            nextHeadSequence = min(nextHeadSequence, newValue.head)
+        }
+    }
+
     @discardableResult
     public mutating func remove(_ id: LeaseID) -> Waiter? {
         guard let waiter = waiters.removeValue(forKey: id) else { return nil }
@@ -298,6 +336,14 @@ public struct WaitQueue: Sendable {
         let becameHead = appendEntry(entry, atHead: atHead, to: &level.queues[holder, default: HolderQueue()])
         if becameHead {
             level.candidates.insert(Candidate(atHead: atHead, held: held, headSequence: entry.sequence, holder: holder))
+        }
+    }
+
+    /// Appends in sequence order; the candidate carries the entry's own head mark.
+    private static func append(_ entry: Entry, holder: HolderKey, held: Int, into level: inout Level) {
+        level.live += 1
+        if appendEntry(entry, atHead: false, to: &level.queues[holder, default: HolderQueue()]) {
+            level.candidates.insert(Candidate(atHead: entry.sequence < 0, held: held, headSequence: entry.sequence, holder: holder))
         }
     }
 

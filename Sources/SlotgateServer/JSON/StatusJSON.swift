@@ -36,7 +36,7 @@ public struct StatusJSON: Encodable, Sendable {
     }
 
     private enum Keys: String, CodingKey {
-        case version, ready, host, mode, upstream, tokens, slots, queue
+        case version, ready, host, mode, upstream, tokens, slots, queue, fleet
         case pausedBy = "paused_by"
     }
 
@@ -56,6 +56,18 @@ public struct StatusJSON: Encodable, Sendable {
         case limit, reserved, free, external
         case inUse = "in_use"
         case heldByLeases = "held_by_leases"
+    }
+
+    private enum FleetKeys: String, CodingKey {
+        case poller, database, hosts
+        case hostID = "host_id"
+        case fallbackInUse = "fallback_in_use"
+    }
+
+    private enum HostKeys: String, CodingKey {
+        case held, waiting
+        case hostID = "host_id"
+        case seenMsAgo = "seen_ms_ago"
     }
 
     private enum QueueKeys: String, CodingKey {
@@ -102,5 +114,21 @@ public struct StatusJSON: Encodable, Sendable {
         var queue = container.nestedContainer(keyedBy: QueueKeys.self, forKey: .queue)
         try queue.encode(status.waiting, forKey: .waiting)
         try queue.encode(status.oldestWait.milliseconds, forKey: .oldestWaitMs)
+
+        if let fleet = status.fleet {
+            var nested = container.nestedContainer(keyedBy: FleetKeys.self, forKey: .fleet)
+            try nested.encode(fleet.hostID, forKey: .hostID)
+            try nested.encode(fleet.poller, forKey: .poller)
+            try nested.encode(fleet.databaseReachable ? "ok" : "unreachable", forKey: .database)
+            try nested.encode(fleet.fallbackInUse, forKey: .fallbackInUse)
+            var hosts = nested.nestedUnkeyedContainer(forKey: .hosts)
+            for host in fleet.hosts {
+                var entry = hosts.nestedContainer(keyedBy: HostKeys.self)
+                try entry.encode(host.hostID, forKey: .hostID)
+                try entry.encode(host.held, forKey: .held)
+                try entry.encode(host.waiting, forKey: .waiting)
+                try entry.encode(host.seenAgo.milliseconds, forKey: .seenMsAgo)
+            }
+        }
     }
 }

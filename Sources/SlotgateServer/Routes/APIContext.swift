@@ -13,7 +13,7 @@ import Synchronization
 /// Everything the routes need: the gatekeeper, the platform client, the daemon's identity and metrics.
 public struct APIContext: Sendable {
     /// The gatekeeper.
-    public var gatekeeper: Gatekeeper
+    public var gatekeeper: any SlotKeeper
     /// The platform, for the proxy; nil serves no `/api/v2/`.
     public var platform: AGPClient?
     /// The clock.
@@ -46,7 +46,7 @@ public struct APIContext: Sendable {
     ///   - metrics: the metrics.
     ///   - logger: the logger.
     public init(
-        gatekeeper: Gatekeeper,
+        gatekeeper: any SlotKeeper,
         platform: AGPClient?,
         clock: any TimestampClock = WallClock(),
         version: String,

@@ -43,7 +43,7 @@ struct StatusRoutes {
     }
 
     /// Whether the gatekeeper actor answers within `limit` (a stuck core makes `/healthz` fail).
-    static func responsive(_ gatekeeper: Gatekeeper, within limit: Duration) async -> Bool {
+    static func responsive(_ gatekeeper: any SlotKeeper, within limit: Duration) async -> Bool {
         await withTaskGroup(of: Bool.self) { group in
             group.addTask { await gatekeeper.ping() }
             group.addTask {

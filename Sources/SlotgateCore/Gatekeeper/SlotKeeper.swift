@@ -1,0 +1,57 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the slotgate project.
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+/// What the local API asks of a gatekeeper: the single-host ``Gatekeeper``, or a fleet's member in shared mode.
+/// Every method has the meaning `Gatekeeper`'s documents.
+public protocol SlotKeeper: Actor, PlatformObserver {
+    /// Takes a slot, waiting if needed; cancelling the calling task withdraws the request.
+    func acquire(_ request: AcquireRequest) async -> Result<Lease, GatekeeperError>
+    /// Queues a request and returns its id at once.
+    func submit(_ request: AcquireRequest) async -> LeaseID
+    /// Waits for the outcome of a request queued with `submit`.
+    func outcome(of id: LeaseID) async -> Result<Lease, GatekeeperError>
+    /// A granted lease whose answer could not be delivered.
+    func undeliverable(_ id: LeaseID) async
+    /// Binds a granted lease to its session.
+    func bind(_ id: LeaseID, to session: String) async throws(GatekeeperError) -> Lease
+    /// Renews a granted lease.
+    func renew(_ id: LeaseID) async throws(GatekeeperError) -> Lease
+    /// Releases a lease.
+    func release(_ id: LeaseID, cancelSession: Bool) async throws(GatekeeperError) -> Lease
+    /// Answers at once when the actor is not stuck.
+    func ping() -> Bool
+    /// Records the outcome of a create made with a granted lease.
+    func createOutcome(_ id: LeaseID, _ outcome: GatekeeperStateMachine.CreateOutcome) async throws(GatekeeperError) -> Lease
+    /// Waits for a lease sent back to the queue to be granted again.
+    func awaitRequeued(_ id: LeaseID) async -> Result<Lease, GatekeeperError>
+    /// A lease by id.
+    func lease(_ id: LeaseID) async -> Lease?
+    /// The retained leases and the waiters in grant order.
+    func listing() async -> (leases: [Lease], waiters: [WaitQueue.Waiter])
+    /// A waiting request's position and the number waiting.
+    func position(of id: LeaseID) async -> (position: Int, waiting: Int)?
+    /// Waits until the queue changes after `version`.
+    func queueChange(after version: UInt64) async -> UInt64
+    /// The current queue version.
+    var currentQueueVersion: UInt64 { get }
+    /// The state for `/v1/status`.
+    func status() async -> GatekeeperStatus
+    /// Applies new settings.
+    func configure(_ settings: GatekeeperSettings) async
+    /// Sets the watchdog heartbeat.
+    func setHeartbeat(interval: Duration, beat: @escaping @Sendable () -> Void)
+}
+
+extension Gatekeeper: SlotKeeper {}
+
+extension SlotKeeper {
+    /// Releases a lease without cancelling its session.
+    /// - Parameter id: the lease id.
+    public func release(_ id: LeaseID) async throws(GatekeeperError) -> Lease {
+        try await release(id, cancelSession: false)
+    }
+}
