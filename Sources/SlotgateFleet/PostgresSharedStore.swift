@@ -79,6 +79,22 @@ public struct PostgresSharedStore: SharedStateStore {
         }
     }
 
+    public func recentlyEnded(within window: Duration) async throws -> [Lease] {
+        let logger = logger
+        let cutoff = WallClock().now.advanced(by: .zero - window).nanosecondsSinceEpoch
+        return try await withTimeout(Self.callTimeout) {
+            var leases: [Lease] = []
+            let rows = try await client.query(
+                "SELECT body FROM slotgate_leases WHERE ended_at IS NOT NULL AND ended_at >= \(cutoff) AND NOT counting",
+                logger: logger
+            )
+            for try await body in rows.decode(String.self) {
+                if let lease = try RecordCoding.decode(LeaseRecord.self, from: body).lease { leases.append(lease) }
+            }
+            return leases
+        }
+    }
+
     public func members() async throws -> FleetMembers {
         let logger = logger
         return try await withTimeout(Self.callTimeout) {

@@ -104,6 +104,65 @@ extension EndToEnd {
             }
         }
 
+        @Test("PostgreSQL stops: hosts fall back to their shares, none refused; it returns: they rejoin and reconcile")
+        func databaseOutage() async throws {
+            try await withFleet(simulator: Self.simulator, shares: [1, 1, 2]) { simulator, daemons, postgres in
+                try await eventually("a host polls", timeout: .seconds(10), interval: .milliseconds(100)) {
+                    try await Self.poller(of: daemons[0]) != nil
+                }
+                try await Self.run(clients: 12, on: daemons, simulator)
+
+                try postgres.stopCluster()
+                for daemon in daemons {
+                    try await eventually("database unreachable in the status", timeout: .seconds(20), interval: .milliseconds(200)) {
+                        try await Self.fleet(of: daemon)?["database"] as? String == "unreachable"
+                    }
+                }
+                // A lease taken during the outage counts against the host's share and shows in its status.
+                let held = try await daemons[2].acquire(holder: "outage-holder", wait: 30, timeout: .seconds(40))
+                try #require(held.status == 201, "acquire during the outage: \(held)")
+                let heldID = try #require(held.string("id"))
+                let fallback = try #require(try await Self.fleet(of: daemons[2]))
+                #expect(fallback["fallback_in_use"] as? Int == 1)
+                let created = try await simulator.createSession()
+                try #require(created.status == 201)
+                let session = try #require(created.string("id"))
+                #expect(try await daemons[2].bind(heldID, to: session).status == 200)
+                // Clients go on through every host, each within its share (1 + 1 + 2 = the limit 4).
+                try await Self.run(clients: 12, on: daemons, simulator)
+                var stats = try await simulator.stats()
+                #expect(stats.createsRefused == 0, "refused during the outage: \(stats.refused)")
+                #expect(stats.peakNonTerminal <= 4)
+
+                try postgres.startCluster()
+                for daemon in daemons {
+                    try await eventually("database ok again", timeout: .seconds(30), interval: .milliseconds(200)) {
+                        let fleet = try await Self.fleet(of: daemon)
+                        return fleet?["database"] as? String == "ok" && fleet?["fallback_in_use"] as? Int == 0
+                    }
+                }
+                // The outage's lease is back in the fleet: another host knows it and lists it (bound, or released
+                // once the fleet's poller saw its session end).
+                let known = try await daemons[0].get("/v1/leases/\(heldID)")
+                #expect(known.status == 200 && known.string("host") == "host-2", "the outage's lease from another host: \(known)")
+                #expect(["bound", "released"].contains(known.string("state") ?? ""))
+                let listed = try #require(try await daemons[1].get("/v1/leases").json?["leases"] as? [[String: Any]])
+                #expect(listed.contains { $0["id"] as? String == heldID }, "fleet listing: \(listed)")
+                try? await simulator.finish(session)
+                let released = try await daemons[0].release(heldID)
+                #expect(released.status == 200, "release from another host: \(released)")
+                try await Self.run(clients: 12, on: daemons, simulator)
+                stats = try await simulator.stats()
+                #expect(stats.createsRefused == 0, "refused: \(stats.refused)")
+                #expect(stats.peakNonTerminal <= 4)
+                #expect(stats.createsAccepted == 37)
+            }
+        }
+
+        static func fleet(of daemon: DaemonProcess) async throws -> [String: Any]? {
+            try await daemon.get("/v1/status").json?["fleet"] as? [String: Any]
+        }
+
         /// The polling host as `daemon` reports it; nil while none holds the claim.
         static func poller(of daemon: DaemonProcess) async throws -> String? {
             let fleet = try await daemon.get("/v1/status").json?["fleet"] as? [String: Any]

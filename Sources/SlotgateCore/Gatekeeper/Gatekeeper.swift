@@ -323,7 +323,13 @@ public actor Gatekeeper: PlatformObserver, Service {
     /// Every retained lease and the waiters in grant order.
     public func listing() async -> (leases: [Lease], waiters: [WaitQueue.Waiter]) {
         let view = await freshView(naming: [])
-        return (view.allLeases, view.waiters())
+        guard let shared, fallback == nil, let ended = try? await shared.recentlyEnded(within: baseSettings.endedRetention) else {
+            return (view.allLeases, view.waiters())
+        }
+        // Shared mode: the fleet's leases that ended lately are in the tables, not in the decision's view.
+        var byID = Dictionary(ended.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        for lease in view.allLeases { byID[lease.id] = lease }
+        return (byID.values.sorted { $0.id < $1.id }, view.waiters())
     }
 
     /// The position (1-based) of a waiting request in grant order and the number waiting, or nil.
@@ -484,6 +490,7 @@ public actor Gatekeeper: PlatformObserver, Service {
                 // Shared mode: a transaction when something is due, and every second to catch what notices missed.
                 lastSharedTick = clock.now
                 await execute(decide(naming: []) { machine, now in .success(((), machine.sharedTick(now: now))) }.actionsOrEmpty)
+                if fallback == nil { settleParked() }
             }
             heartbeat?.beat()
             var deadline = machine.nextDeadline(now: clock.now)
@@ -797,9 +804,24 @@ public actor Gatekeeper: PlatformObserver, Service {
                 return
             }
         } while refreshing.again
+        settleParked()
         bumpQueueVersion()
         notePaceChange()
         wake()
+    }
+
+    /// Answers parked requests whose outcome the fleet's state shows but whose notice never came (the LISTEN
+    /// connection was down): granted ones get their lease, and ones no longer waiting nor granted ran out.
+    private func settleParked() {
+        guard shared != nil, !parked.isEmpty else { return }
+        let waiting = Set(machine.waiters().map(\.lease.id))
+        for id in Array(parked.keys) {
+            if let lease = machine.lease(id) {
+                if lease.state == .granted { deliver(.success(lease), to: id) }
+            } else if !waiting.contains(id) {
+                deliver(.failure(.waitTimeout), to: id)
+            }
+        }
     }
 
     /// Another host granted this host's waiter: answer it, or give the slot back when its client is gone.

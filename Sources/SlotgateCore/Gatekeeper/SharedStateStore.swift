@@ -24,6 +24,10 @@ public protocol SharedStateStore: Sendable {
     /// - Parameter ids: leases to load even when they ended.
     func read(naming ids: [LeaseID]) async throws -> SharedGatekeeperState
 
+    /// Leases of every host that ended within `window` and no longer count (the listing shows them).
+    /// - Parameter window: how far back.
+    func recentlyEnded(within window: Duration) async throws -> [Lease]
+
     /// The fleet's members: the polling host and each host's heartbeat age.
     func members() async throws -> FleetMembers
 }
