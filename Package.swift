@@ -237,6 +237,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "SlotgateFleetTests",
+            dependencies: [
+                "SlotgateFleet", "SlotgateCore", "SlotgateTesting",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "SlotgateSystemdTests",
             dependencies: [
                 "SlotgateSystemd",
@@ -258,7 +267,7 @@ let package = Package(
         .testTarget(
             name: "SlotgateEndToEndTests",
             dependencies: [
-                "SlotgateClient",
+                "SlotgateClient", "SlotgateTesting",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -5,7 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-// `slotgate-bench [core|daemon|all]`, run by `make bench` on a release build. Figures are printed, never
+// `slotgate-bench [core|ledger|fleet|daemon|all]`, run by `make bench` on a release build. Figures are printed, never
 // asserted: the machine's noise is part of the reading.
 
 import Foundation
@@ -23,6 +23,9 @@ if mode == "core" || mode == "all" {
 }
 if mode == "ledger" || mode == "all" {
     do { try await runLedgerBenchmarks() } catch { print("ledger benchmarks failed: \(error)") }
+}
+if mode == "fleet" || mode == "all" {
+    do { try await runFleetBenchmarks() } catch { print("fleet benchmarks failed: \(error)") }
 }
 if mode == "daemon" || mode == "all" {
     do {

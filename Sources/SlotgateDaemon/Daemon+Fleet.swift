@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+import Foundation
 import Logging
 import PostgresNIO
 import SlotgateConfig
@@ -15,7 +16,9 @@ extension Daemon {
     static func fleetDatabase(_ settings: SlotgateSettings) throws(StartError) -> FleetDatabaseURL? {
         guard let text = settings.postgresURL, !text.isEmpty else { return nil }
         do {
-            return try FleetDatabaseURL(text)
+            // The password, when the URL has none: the systemd credential `postgres-password`.
+            let credential = ProcessInfo.processInfo.environment["CREDENTIALS_DIRECTORY"].map { $0 + "/postgres-password" }
+            return try FleetDatabaseURL(text, passwordFile: credential.flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil })
         } catch {
             throw StartError(description: error.description, exitCode: 78)
         }

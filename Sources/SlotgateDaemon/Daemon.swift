@@ -140,7 +140,9 @@ public struct Daemon: Sendable {
                 try await withThrowingDiscardingTaskGroup { group in
                     group.addTask { await client.run() }
                     try await Self.migrateFleet(client, url: fleet, logger: logger)
-                    let store = PostgresSharedStore(client: client, host: settings.hostID, logger: logger)
+                    let store = PostgresSharedStore(client: client, host: settings.hostID, logger: logger) { statements in
+                        metrics.fleetDecision(statements: statements)
+                    }
                     let gatekeeper = Gatekeeper(
                         settings: settings.gatekeeper,
                         host: settings.hostID,

@@ -26,14 +26,17 @@ public struct FleetDatabaseURL: Sendable, CustomStringConvertible {
 
     /// Reads a URL; the error names `shared.postgres_url`.
     /// - Parameter text: the URL.
-    public init(_ text: String) throws(FleetURLError) {
+    /// - Parameter passwordFile: read for the password when the URL has none (a systemd credential).
+    public init(_ text: String, passwordFile: String? = nil) throws(FleetURLError) {
         guard let url = URLComponents(string: text), let scheme = url.scheme?.lowercased(), scheme == "postgres" || scheme == "postgresql",
             let host = url.host, !host.isEmpty
         else { throw FleetURLError("shared.postgres_url must be postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE") }
         self.host = host
         port = url.port ?? 5432
         username = url.user.flatMap { $0.removingPercentEncoding } ?? "postgres"
-        password = url.password.flatMap { $0.removingPercentEncoding }
+        password =
+            url.password.flatMap { $0.removingPercentEncoding }
+            ?? passwordFile.flatMap { try? String(contentsOfFile: $0, encoding: .utf8) }?.trimmingCharacters(in: .whitespacesAndNewlines)
         let path = url.path.hasPrefix("/") ? String(url.path.dropFirst()) : url.path
         database = path.isEmpty ? nil : path
         let mode = url.queryItems?.first(where: { $0.name == "sslmode" })?.value ?? "prefer"

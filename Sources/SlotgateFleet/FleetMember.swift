@@ -62,7 +62,7 @@ public struct FleetMember: Service {
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
                 group.addTask { await self.heartbeatLoop() }
-                group.addTask { await self.listenLoop() }
+                group.addTask { await FleetListener(gatekeeper: gatekeeper, url: url, host: host, logger: logger).run() }
                 group.addTask { await self.electionLoop() }
             }
         }
@@ -83,53 +83,6 @@ public struct FleetMember: Service {
             }
             beats += 1
             try? await Task.sleep(for: Self.beat)
-        }
-    }
-
-    // MARK: LISTEN
-
-    private func listenLoop() async {
-        var failures = 0
-        while !Task.isCancelled {
-            do {
-                let connection = try await PostgresConnection.connect(
-                    configuration: url.connectionConfiguration(applicationName: "slotgate-listen:\(host)"),
-                    id: 1,
-                    logger: logger
-                )
-                defer { Task { try? await connection.close() } }
-                try await connection.listen(on: PostgresSharedStore.channel) { notifications in
-                    // Anything missed while not listening: look again now.
-                    await gatekeeper.fleetChanged()
-                    failures = 0
-                    for try await notification in notifications {
-                        await dispatch(notification.payload)
-                    }
-                }
-            } catch {
-                if Task.isCancelled { return }
-                failures += 1
-                if failures == 1 { logger.warning("lost the fleet's notices; retrying", metadata: ["error": "\(error)"]) }
-            }
-            try? await Task.sleep(for: .milliseconds(min(5000, 250 * (1 << min(failures, 5)))))
-        }
-    }
-
-    private func dispatch(_ payload: String) async {
-        guard let (sender, notices) = FleetNoticeCoding.decode(payload), sender != host else { return }
-        for notice in notices {
-            switch notice {
-            case .granted(let target, let id) where target == host:
-                await gatekeeper.fleetGranted(id)
-            case .failed(let target, let id, let error) where target == host:
-                await gatekeeper.fleetFailed(id, error)
-            case .work(let work):
-                await gatekeeper.fleetWork(work)
-            case .changed:
-                await gatekeeper.fleetChanged()
-            case .granted, .failed:
-                continue
-            }
         }
     }
 
@@ -194,6 +147,61 @@ public struct FleetMember: Service {
             }
             defer { group.cancelAll() }
             _ = try await group.next()
+        }
+    }
+}
+
+/// LISTEN for the other hosts' notices on a connection of its own: grants and failures for this host's waiters,
+/// work for the poller, and "the state changed".
+struct FleetListener {
+    let gatekeeper: Gatekeeper
+    let url: FleetDatabaseURL
+    let host: String
+    let logger: Logger
+
+    /// Listens until cancelled, reconnecting with backoff; after each (re)connect it re-reads the state.
+    func run() async {
+        var failures = 0
+        while !Task.isCancelled {
+            do {
+                let connection = try await PostgresConnection.connect(
+                    configuration: url.connectionConfiguration(applicationName: "slotgate-listen:\(host)"),
+                    id: 1,
+                    logger: logger
+                )
+                defer { Task { try? await connection.close() } }
+                try await connection.listen(on: PostgresSharedStore.channel) { notifications in
+                    // Anything missed while not listening: look again now.
+                    await gatekeeper.fleetChanged()
+                    failures = 0
+                    for try await notification in notifications {
+                        await dispatch(notification.payload)
+                    }
+                }
+            } catch {
+                if Task.isCancelled { return }
+                failures += 1
+                if failures == 1 { logger.warning("lost the fleet's notices; retrying", metadata: ["error": "\(error)"]) }
+            }
+            try? await Task.sleep(for: .milliseconds(min(5000, 250 * (1 << min(failures, 5)))))
+        }
+    }
+
+    func dispatch(_ payload: String) async {
+        guard let (sender, notices) = FleetNoticeCoding.decode(payload), sender != host else { return }
+        for notice in notices {
+            switch notice {
+            case .granted(let target, let id) where target == host:
+                await gatekeeper.fleetGranted(id)
+            case .failed(let target, let id, let error) where target == host:
+                await gatekeeper.fleetFailed(id, error)
+            case .work(let work):
+                await gatekeeper.fleetWork(work)
+            case .changed:
+                await gatekeeper.fleetChanged()
+            case .granted, .failed:
+                continue
+            }
         }
     }
 }

@@ -38,16 +38,20 @@ public struct PostgresSharedStore: SharedStateStore {
     let client: PostgresClient
     let host: String
     let logger: Logger
+    /// Told the number of statements (database round trips) of each decision's transaction.
+    let onDecision: @Sendable (_ statements: Int) -> Void
 
     /// Creates the store.
     /// - Parameters:
     ///   - client: the pool (run it in the service group).
     ///   - host: this host's id.
     ///   - logger: the logger.
-    public init(client: PostgresClient, host: String, logger: Logger) {
+    ///   - onDecision: told each decision's number of statements (for `/metrics`).
+    public init(client: PostgresClient, host: String, logger: Logger, onDecision: @escaping @Sendable (_ statements: Int) -> Void = { _ in }) {
         self.client = client
         self.host = host
         self.logger = logger
+        self.onDecision = onDecision
     }
 
     public func transact<T: Sendable>(
@@ -56,16 +60,19 @@ public struct PostgresSharedStore: SharedStateStore {
     ) async throws -> T {
         let logger = logger
         let host = host
-        return try await withTimeout(Self.callTimeout) {
+        let (value, statements) = try await withTimeout(Self.callTimeout) {
             try await client.withTransaction(logger: logger) { connection in
                 try await connection.query("SELECT pg_advisory_xact_lock(\(LockKey.decision))", logger: logger)
                 let (state, now) = try await Self.load(connection, naming: ids, host: host, logger: logger)
                 let decision = decide(state, now)
-                try await Self.write(decision.state, over: state, on: connection, logger: logger)
-                try await Self.notify(decision.notices, from: host, on: connection, logger: logger)
-                return decision.value
+                let writes = try await Self.write(decision.state, over: state, on: connection, logger: logger)
+                let notices = try await Self.notify(decision.notices, from: host, on: connection, logger: logger)
+                // BEGIN, the lock, the loads, the writes, the notices, COMMIT.
+                return (decision.value, 3 + Self.loadStatements + writes + notices)
             }
         }
+        onDecision(statements)
+        return value
     }
 
     public func read(naming ids: [LeaseID]) async throws -> SharedGatekeeperState {
@@ -202,12 +209,17 @@ public struct PostgresSharedStore: SharedStateStore {
         return (state, now)
     }
 
+    /// The statements `load` sends.
+    static let loadStatements = 6
+
+    /// Writes what changed; returns the number of statements sent.
     private static func write(
         _ new: SharedGatekeeperState,
         over old: SharedGatekeeperState,
         on connection: PostgresConnection,
         logger: Logger
-    ) async throws {
+    ) async throws -> Int {
+        var statements = 0
         var changed = false
         let before = Dictionary(old.leases.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         let after = Dictionary(new.leases.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
@@ -215,6 +227,7 @@ public struct PostgresSharedStore: SharedStateStore {
             changed = true
             let body = try RecordCoding.encode(LeaseRecord(lease))
             let counting = lease.state.isEnded && lease.countsUntilSnapshotAfter != nil
+            statements += 1
             try await connection.query(
                 """
                 INSERT INTO slotgate_leases (id, host, state, counting, ended_at, body)
@@ -228,6 +241,7 @@ public struct PostgresSharedStore: SharedStateStore {
         let gone = before.keys.filter { after[$0] == nil }.map(\.rawValue)
         if !gone.isEmpty {
             changed = true
+            statements += 1
             try await connection.query("DELETE FROM slotgate_leases WHERE id = ANY(\(gone))", logger: logger)
         }
         let waitingBefore = Dictionary(old.waiters.map { ($0.lease.id, $0) }, uniquingKeysWith: { first, _ in first })
@@ -235,11 +249,13 @@ public struct PostgresSharedStore: SharedStateStore {
         let left = waitingBefore.keys.filter { waitingAfter[$0] == nil }.map(\.rawValue)
         if !left.isEmpty {
             changed = true
+            statements += 1
             try await connection.query("DELETE FROM slotgate_tickets WHERE id = ANY(\(left))", logger: logger)
         }
         for (id, waiter) in waitingAfter where waitingBefore[id] != waiter {
             changed = true
             let body = try RecordCoding.encode(TicketRecord(waiter))
+            statements += 1
             try await connection.query(
                 """
                 INSERT INTO slotgate_tickets (id, host, sequence, body) VALUES (\(id.rawValue), \(waiter.lease.host), \(waiter.sequence), \(body))
@@ -249,8 +265,9 @@ public struct PostgresSharedStore: SharedStateStore {
             )
         }
         let record = FleetRecord(new)
-        guard changed || record != FleetRecord(old) else { return }
+        guard changed || record != FleetRecord(old) else { return statements }
         let body = try RecordCoding.encode(record)
+        statements += 1
         try await connection.query(
             """
             INSERT INTO slotgate_fleet (name, version, body) VALUES ('fleet', \(old.version + 1), \(body))
@@ -258,12 +275,16 @@ public struct PostgresSharedStore: SharedStateStore {
             """,
             logger: logger
         )
+        return statements
     }
 
-    private static func notify(_ notices: [FleetNotice], from host: String, on connection: PostgresConnection, logger: Logger) async throws {
-        for payload in FleetNoticeCoding.payloads(notices, from: host) {
+    /// Sends the notices; returns the number of statements sent.
+    private static func notify(_ notices: [FleetNotice], from host: String, on connection: PostgresConnection, logger: Logger) async throws -> Int {
+        let payloads = FleetNoticeCoding.payloads(notices, from: host)
+        for payload in payloads {
             try await connection.query("SELECT pg_notify(\(channel), \(payload))", logger: logger)
         }
+        return payloads.count
     }
 
     // MARK: Poller names

@@ -7,6 +7,7 @@
 
 import Foundation
 import NIOHTTP1
+import SlotgateTesting
 import Testing
 
 /// Runs `body` against three slotgated processes sharing one PostgreSQL (a cluster of the test's own on

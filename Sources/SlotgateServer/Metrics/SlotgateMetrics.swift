@@ -84,5 +84,12 @@ public struct SlotgateMetrics: Sendable {
     }
 
     /// The Prometheus text exposition.
+    /// Shared mode: one decision's transaction and its statements (database round trips).
+    /// - Parameter statements: the statements it sent.
+    public func fleetDecision(statements: Int) {
+        CoreMetrics.Counter(label: "slotgate_fleet_decisions_total", factory: factory).increment()
+        CoreMetrics.Counter(label: "slotgate_fleet_db_statements_total", factory: factory).increment(by: statements)
+    }
+
     public func exposition() -> [UInt8] { registry.emitToBuffer() }
 }

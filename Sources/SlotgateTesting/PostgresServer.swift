@@ -7,16 +7,22 @@
 
 import Foundation
 
-/// A PostgreSQL cluster of the test's own on 127.0.0.1 (fsync off), made with the system's `initdb` and run with
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A PostgreSQL cluster of a test's (or a benchmark's) own on 127.0.0.1 (fsync off), made with the system's `initdb` and run with
 /// `pg_ctl`, which the test can stop and start again (a database outage). As root, both run as the `postgres`
 /// user, since `initdb` refuses root (systemd-notes.md "PostgreSQL for tests").
-final class PostgresServer: Sendable {
-    let directory: String
-    let port: Int
+public final class PostgresServer: Sendable {
+    /// The cluster's directory.
+    public let directory: String
+    /// Its port on 127.0.0.1.
+    public let port: Int
     private let binaries: String
 
     /// The URL daemons are given.
-    var url: String { "postgres://postgres@127.0.0.1:\(port)/postgres?sslmode=disable" }
+    public var url: String { "postgres://postgres@127.0.0.1:\(port)/postgres?sslmode=disable" }
 
     private init(directory: String, port: Int, binaries: String) {
         self.directory = directory
@@ -25,17 +31,17 @@ final class PostgresServer: Sendable {
     }
 
     /// The newest installed PostgreSQL's programs.
-    static func binaries() throws -> String {
+    public static func binaries() throws -> String {
         let root = "/usr/lib/postgresql"
         let versions = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
         guard let newest = versions.compactMap(Int.init).max() else {
-            throw HarnessError("no PostgreSQL under \(root): `make test` installs postgresql")
+            throw PostgresServerError("no PostgreSQL under \(root): `make test` installs postgresql")
         }
         return "\(root)/\(newest)/bin"
     }
 
     /// Makes and starts a cluster on a free port.
-    static func start() async throws -> PostgresServer {
+    public static func start() async throws -> PostgresServer {
         let binaries = try binaries()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("slotgate-pg-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -50,7 +56,7 @@ final class PostgresServer: Sendable {
     }
 
     /// Starts the cluster (again).
-    func startCluster() throws {
+    public func startCluster() throws {
         try Self.run(
             "\(binaries)/pg_ctl",
             [
@@ -63,12 +69,12 @@ final class PostgresServer: Sendable {
     }
 
     /// Stops the cluster at once (`-m immediate`: connections drop as in a crash).
-    func stopCluster() throws {
+    public func stopCluster() throws {
         try Self.run("\(binaries)/pg_ctl", ["-D", "\(directory)/data", "-m", "immediate", "-w", "stop"], asPostgres: true)
     }
 
     /// Stops the cluster and removes its files.
-    func destroy() {
+    public func destroy() {
         try? stopCluster()
         try? FileManager.default.removeItem(atPath: directory)
     }
@@ -94,21 +100,22 @@ final class PostgresServer: Sendable {
         environment.append(nil)
         var pid: pid_t = 0
         let spawned = posix_spawn(&pid, argv[0], &actions, nil, cArguments, environment)
-        guard spawned == 0 else { throw HarnessError("cannot start \(argv[0]): error \(spawned)") }
+        guard spawned == 0 else { throw PostgresServerError("cannot start \(argv[0]): error \(spawned)") }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0, errno == EINTR {}
         guard status == 0 else {
             let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
-            throw HarnessError("\(argv.joined(separator: " ")) failed (\(status)): \(text)")
+            throw PostgresServerError("\(argv.joined(separator: " ")) failed (\(status)): \(text)")
         }
     }
 }
 
 /// A TCP port nobody listens on now (bound to port 0 and closed).
-enum FreePort {
-    static func pick() throws -> Int {
+public enum FreePort {
+    /// A free port.
+    public static func pick() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw HarnessError("socket() failed") }
+        guard fd >= 0 else { throw PostgresServerError("socket() failed") }
         defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -117,12 +124,18 @@ enum FreePort {
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard bound == 0 else { throw HarnessError("bind() failed") }
+        guard bound == 0 else { throw PostgresServerError("bind() failed") }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let named = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
         }
-        guard named == 0 else { throw HarnessError("getsockname() failed") }
+        guard named == 0 else { throw PostgresServerError("getsockname() failed") }
         return Int(UInt16(bigEndian: address.sin_port))
     }
+}
+
+/// A PostgreSQL program failed.
+public struct PostgresServerError: Error, CustomStringConvertible {
+    public var description: String
+    init(_ description: String) { self.description = description }
 }
