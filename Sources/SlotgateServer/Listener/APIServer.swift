@@ -64,7 +64,7 @@ public func makeAPIServer(
 ) throws -> any Service {
     let logger = api.logger
     let http1 = HTTP1Channel.Configuration(
-        additionalChannelHandlers: [CloseAfterResponseHandler()],
+        additionalChannelHandlers: [CloseAfterResponseHandler(), ParseErrorAnswerHandler()],
         idleTimeout: .seconds(Int64(APILimits.headerTimeout.seconds))
     )
     if let descriptor = options.inheritedFileDescriptor {
@@ -110,6 +110,7 @@ public func makeAPIServer(
 public func makeMetricsServer(_ api: APIContext, host: String, port: Int) -> some Service {
     Application(
         router: buildMetricsRouter(api),
+        server: .http1(configuration: .init(additionalChannelHandlers: [CloseAfterResponseHandler(), ParseErrorAnswerHandler()])),
         configuration: .init(address: .hostname(host, port: port), serverName: "slotgate"),
         logger: api.logger
     )
