@@ -34,7 +34,7 @@ struct LeaseRoutes {
         let peer = await PeerCredentials.read(from: context.channel) ?? PeerCredentials(uid: 0, gid: 0, pid: 0)
         let wanted = parsed.acquire(peer: peer)
         if Self.wantsStream(request) {
-            return streamed(wanted)
+            return streamed(wanted, request: request)
         }
         let gatekeeper = api.gatekeeper
         // A try-once request answers at once and keeps the connection alive. A waiting one watches for the client
@@ -65,62 +65,84 @@ struct LeaseRoutes {
     }
 
     /// Answers 200 at once and writes NDJSON events: `queued` with the position whenever it changes (and at least
-    /// every 15 s), then `granted` with the lease or `error`. A client that goes away is noticed at the next write,
-    /// which removes its request.
-    private func streamed(_ wanted: AcquireRequest) -> Response {
+    /// every 15 s), then `granted` with the lease or `error`.
+    ///
+    /// The client going away is noticed at once, as for a long-poll: its request body was read, so what is left of
+    /// the connection's inbound stream only tells when it closes, and that cancels the wait (the gatekeeper takes
+    /// the request out of the queue) instead of leaving a dead waiter in line until the next event fails to write.
+    /// A grant whose event cannot be written is released, so the slot goes to the next waiter.
+    private func streamed(_ wanted: AcquireRequest, request: Request) -> Response {
         let gatekeeper = api.gatekeeper
         let metrics = api.metrics
         let body = ResponseBody { writer in
-            let id = await gatekeeper.submit(wanted)
-            let outcome: Result<Lease, GatekeeperError> = try await withThrowingTaskGroup(of: Result<Lease, GatekeeperError>?.self) {
-                group in
-                group.addTask { await gatekeeper.outcome(of: id) }
-                var lastPosition: (Int, Int)? = nil
-                var version = await gatekeeper.currentQueueVersion
-                var lastWrite = ContinuousClock.now
-                while true {
-                    if let position = await gatekeeper.position(of: id),
-                        lastPosition.map({ $0 != position }) ?? true || ContinuousClock.now - lastWrite >= .seconds(15)
-                    {
-                        lastPosition = position
-                        lastWrite = ContinuousClock.now
-                        do {
-                            try await writer.write(Self.line(QueuedEvent(position: position.position, waiting: position.waiting)))
-                        } catch {
-                            group.cancelAll()
-                            throw error
-                        }
+            try await request.body.consumeWithCancellationOnInboundClose { _ in
+                let id = await gatekeeper.submit(wanted)
+                let outcome = try await Self.waitReportingPosition(id, gatekeeper: gatekeeper, writer: &writer)
+                switch outcome {
+                case .success(let lease):
+                    do {
+                        try Task.checkCancellation()
+                        try await writer.write(Self.line(GrantedEvent(lease: LeaseJSON(lease))))
+                    } catch {
+                        await gatekeeper.undeliverable(lease.id)
+                        throw error
                     }
-                    // Wake on the outcome, a queue change, or the 15 s keep-alive, whichever comes first.
-                    let seen = version
-                    group.addTask {
-                        _ = await gatekeeper.queueChange(after: seen)
-                        return nil
-                    }
-                    group.addTask {
-                        try? await Task.sleep(for: .seconds(15))
-                        return nil
-                    }
-                    while let next = try await group.next() {
-                        if let result = next {
-                            group.cancelAll()
-                            return result
-                        }
-                        break
-                    }
-                    version = await gatekeeper.currentQueueVersion
+                    metrics.granted(after: lease.waited)
+                case .failure(let error):
+                    try await writer.write(Self.line(ErrorEvent(error: .init(code: error.code, message: error.message))))
                 }
-            }
-            switch outcome {
-            case .success(let lease):
-                metrics.granted(after: lease.waited)
-                try await writer.write(Self.line(GrantedEvent(lease: LeaseJSON(lease))))
-            case .failure(let error):
-                try await writer.write(Self.line(ErrorEvent(error: .init(code: error.code, message: error.message))))
             }
             try await writer.finish(nil)
         }
-        return Response(status: .ok, headers: [.contentType: "application/x-ndjson"], body: body)
+        // The connection is closed after this answer (its inbound side was consumed): say so, like a long-poll.
+        return Response(status: .ok, headers: [.contentType: "application/x-ndjson", .connection: "close"], body: body)
+    }
+
+    /// Waits for the outcome of the queued request `id`, writing a `queued` event whenever its position changes and
+    /// at least every 15 s. A failed write (the client is gone) cancels the wait.
+    private static func waitReportingPosition(
+        _ id: LeaseID,
+        gatekeeper: Gatekeeper,
+        writer: inout any ResponseBodyWriter
+    ) async throws -> Result<Lease, GatekeeperError> {
+        try await withThrowingTaskGroup(of: Result<Lease, GatekeeperError>?.self) { group in
+            group.addTask { await gatekeeper.outcome(of: id) }
+            var lastPosition: (Int, Int)? = nil
+            var version = await gatekeeper.currentQueueVersion
+            var lastWrite = ContinuousClock.now
+            while true {
+                if let position = await gatekeeper.position(of: id),
+                    lastPosition.map({ $0 != position }) ?? true || ContinuousClock.now - lastWrite >= .seconds(15)
+                {
+                    lastPosition = position
+                    lastWrite = ContinuousClock.now
+                    do {
+                        try await writer.write(line(QueuedEvent(position: position.position, waiting: position.waiting)))
+                    } catch {
+                        group.cancelAll()
+                        throw error
+                    }
+                }
+                // Wake on the outcome, a queue change, or the 15 s keep-alive, whichever comes first. The change and
+                // the keep-alive race in one child that cancels the loser, so a busy queue does not pile up a
+                // sleeping child (or a watcher) per turn of this loop.
+                let seen = version
+                group.addTask {
+                    await withTaskGroup(of: Void.self) { wake in
+                        wake.addTask { _ = await gatekeeper.queueChange(after: seen) }
+                        wake.addTask { try? await Task.sleep(for: .seconds(15)) }
+                        await wake.next()
+                        wake.cancelAll()
+                    }
+                    return nil
+                }
+                if let next = try await group.next(), let result = next {
+                    group.cancelAll()
+                    return result
+                }
+                version = await gatekeeper.currentQueueVersion
+            }
+        }
     }
 
     private struct QueuedEvent: Encodable {
