@@ -5,8 +5,9 @@
 //
 //===----------------------------------------------------------------------===//
 
-// `slotgate-bench [core|daemon|all]`, run by `make bench` on a release build. Figures are printed, never
-// asserted: the machine's noise is part of the reading.
+// `slotgate-bench [core|ledger|daemon|all]`, run by `make bench` on a release build. Figures are printed, never
+// asserted: the machine's noise is part of the reading. `daemon-rtt` and `daemon-memory` run one of the daemon's
+// benchmarks alone (the round trips; the 10,000 parked waiters), for quick before/after readings.
 
 import Foundation
 import Logging
@@ -23,6 +24,15 @@ if mode == "core" || mode == "all" {
 }
 if mode == "ledger" || mode == "all" {
     do { try await runLedgerBenchmarks() } catch { print("ledger benchmarks failed: \(error)") }
+}
+if mode == "daemon-rtt" || mode == "daemon-memory" {
+    raiseFileLimit()
+    do {
+        try mode == "daemon-rtt" ? roundTrips() : memoryAndBusyCalls()
+    } catch {
+        print("daemon benchmark failed: \(error)")
+        exit(1)
+    }
 }
 if mode == "daemon" || mode == "all" {
     do {
