@@ -64,7 +64,7 @@ public func makeAPIServer(
 ) throws -> any Service {
     let logger = api.logger
     let http1 = HTTP1Channel.Configuration(
-        additionalChannelHandlers: [CloseAfterResponseHandler(), ParseErrorAnswerHandler()],
+        additionalChannelHandlers: [ReceiveBufferSize(), CloseAfterResponseHandler(), ParseErrorAnswerHandler(), HangUpWatcher()],
         idleTimeout: .seconds(Int64(APILimits.headerTimeout.seconds))
     )
     if let descriptor = options.inheritedFileDescriptor {

@@ -27,34 +27,56 @@ struct LeaseRoutes {
 
     // MARK: Take a slot
 
+    // A waiting request keeps its task's async frames (and the allocator slabs they took) for as long as it waits,
+    // 10,000 of them at once: `acquire` keeps only small values across its awaits, the body is read and checked in
+    // `acquireRequest`, the answer is built by the synchronous `answer`, and the wait itself runs in
+    // `waitForSlot`.
+
     private func acquire(_ request: Request, _ context: SlotgateRequestContext) async throws -> Response {
+        // The request keeps its collected body: a streamed answer watches what comes after it on the connection.
         var request = request
-        let body = try await request.readBody(upTo: APILimits.bodyBytes)
-        let parsed = try LeaseRequest.parse(body)
-        let peer = await PeerCredentials.read(from: context.channel) ?? PeerCredentials(uid: 0, gid: 0, pid: 0)
-        let wanted = parsed.acquire(peer: peer)
+        let wanted = try await Self.acquireRequest(&request, channel: context.channel)
         if Self.wantsStream(request) {
             return streamed(wanted, request: request)
         }
-        let gatekeeper = api.gatekeeper
-        // A try-once request answers at once and keeps the connection alive. A waiting one watches for the client
-        // hanging up, which cancels this task and takes its request out of the queue; Hummingbird closes the
-        // connection after such a request, so the answer says `Connection: close` and pooled clients do not reuse it.
+        // A try-once request answers at once and keeps the connection alive. A waiting one closes it after the
+        // answer, which says `Connection: close` so that pooled clients do not reuse it.
         let waits = wanted.wait.map { $0 > .zero } ?? true
-        let result: Result<Lease, GatekeeperError>
-        if waits {
-            result = try await request.body.consumeWithCancellationOnInboundClose { _ in await gatekeeper.acquire(wanted) }
-        } else {
-            result = await gatekeeper.acquire(wanted)
-        }
-        let closing: HTTPFields = waits ? [.connection: "close"] : [:]
+        let result = waits ? await waitForSlot(wanted, channel: context.channel) : await api.gatekeeper.acquire(wanted)
+        return try answer(result, closing: waits)
+    }
+
+    /// The checked body of `POST /v1/leases`, with the credentials of the process that sent it.
+    private static func acquireRequest(_ request: inout Request, channel: any Channel) async throws -> AcquireRequest {
+        let parsed = try LeaseRequest.parse(try await request.readBody(upTo: APILimits.bodyBytes))
+        let peer = await PeerCredentials.read(from: channel) ?? PeerCredentials(uid: 0, gid: 0, pid: 0)
+        return parsed.acquire(peer: peer)
+    }
+
+    /// Queues `wanted` and waits for its outcome in a small task of its own, cancelled when the client hangs up
+    /// (which takes the request out of the queue).
+    ///
+    /// It is queued from a short-lived task: a task keeps the allocator slabs of its deepest async call until it
+    /// ends, and queueing runs the gatekeeper's bookkeeping (about 10 KiB of async frames), which the request's
+    /// task would otherwise keep for as long as the request waits.
+    private func waitForSlot(_ wanted: AcquireRequest, channel: any Channel) async -> Result<Lease, GatekeeperError> {
+        let gatekeeper = api.gatekeeper
+        let id = await Task { await gatekeeper.submit(wanted) }.value
+        return await waitCancellingOnHangUp(channel: channel) { await gatekeeper.outcome(of: id) }
+    }
+
+    /// The answer to `POST /v1/leases`: 201 with the lease, or the error. Not inlined, so its temporaries (a lease,
+    /// its JSON) stay on the thread's stack instead of widening the async frame of `acquire`.
+    @inline(never)
+    private func answer(_ result: Result<Lease, GatekeeperError>, closing: Bool) throws -> Response {
+        let headers: HTTPFields = closing ? [.connection: "close"] : [:]
         switch result {
         case .success(let lease):
             api.metrics.granted(after: lease.waited)
-            return try JSONResponse.make(.created, LeaseJSON(lease), headers: closing)
+            return try JSONResponse.make(.created, LeaseJSON(lease), headers: headers)
         case .failure(let error):
             var answer = APIError(error)
-            for field in closing { answer.extraHeaders.append(field) }
+            for field in headers { answer.extraHeaders.append(field) }
             throw answer
         }
     }
