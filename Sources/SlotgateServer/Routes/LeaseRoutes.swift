@@ -73,7 +73,7 @@ struct LeaseRoutes {
         switch result {
         case .success(let lease):
             api.metrics.granted(after: lease.waited)
-            return try JSONResponse.make(.created, LeaseJSON(lease), headers: headers)
+            return JSONResponse.lease(.created, lease, headers: headers)
         case .failure(let error):
             var answer = APIError(error)
             for field in headers { answer.extraHeaders.append(field) }
@@ -225,7 +225,7 @@ struct LeaseRoutes {
         guard let lease = await api.gatekeeper.lease(id), lease.state != .waiting else {
             throw APIError(GatekeeperError.leaseNotFound(id.rawValue))
         }
-        return try JSONResponse.make(.ok, LeaseJSON(lease))
+        return JSONResponse.lease(.ok, lease)
     }
 
     // MARK: Changing a lease
@@ -246,7 +246,7 @@ struct LeaseRoutes {
         } catch {
             throw APIError(error)
         }
-        return try JSONResponse.make(.ok, LeaseJSON(lease))
+        return JSONResponse.lease(.ok, lease)
     }
 
     private func renew(_ request: Request, _ context: SlotgateRequestContext) async throws -> Response {
@@ -259,7 +259,7 @@ struct LeaseRoutes {
         } catch {
             throw APIError(error)
         }
-        return try JSONResponse.make(.ok, LeaseJSON(lease))
+        return JSONResponse.lease(.ok, lease)
     }
 
     private func release(_ request: Request, _ context: SlotgateRequestContext) async throws -> Response {
@@ -277,7 +277,7 @@ struct LeaseRoutes {
         } catch {
             throw APIError(error)
         }
-        return try JSONResponse.make(.ok, LeaseJSON(lease))
+        return JSONResponse.lease(.ok, lease)
     }
 
     private func leaseID(_ context: SlotgateRequestContext) throws -> LeaseID {
@@ -289,6 +289,13 @@ struct LeaseRoutes {
 
 /// JSON answers.
 enum JSONResponse {
+    /// An answer carrying one lease (``LeaseJSON/text``).
+    static func lease(_ status: HTTPResponse.Status, _ lease: Lease, headers: HTTPFields = [:]) -> Response {
+        var fields: HTTPFields = [.contentType: "application/json"]
+        for field in headers { fields.append(field) }
+        return Response(status: status, headers: fields, body: .init(byteBuffer: LeaseJSON(lease).text))
+    }
+
     static func make(_ status: HTTPResponse.Status, _ value: some Encodable, headers: HTTPFields = [:]) throws -> Response {
         var data = try JSONEncoder().encode(value)
         data.append(0x0A)
