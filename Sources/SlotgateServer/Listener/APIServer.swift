@@ -64,7 +64,9 @@ public func makeAPIServer(
 ) throws -> any Service {
     let logger = api.logger
     let http1 = HTTP1Channel.Configuration(
-        additionalChannelHandlers: [ReceiveBufferSize(), CloseAfterResponseHandler(), ParseErrorAnswerHandler(), HangUpWatcher()],
+        additionalChannelHandlers: [
+            ReceiveBufferSize(), PeerCredentialsRecorder(), CloseAfterResponseHandler(), ParseErrorAnswerHandler(), HangUpWatcher(),
+        ],
         idleTimeout: .seconds(Int64(APILimits.headerTimeout.seconds))
     )
     if let descriptor = options.inheritedFileDescriptor {
