@@ -41,9 +41,10 @@ struct LeaseRoutes {
         }
         // A try-once request answers at once and keeps the connection alive. A waiting one closes it after the
         // answer, which says `Connection: close` so that pooled clients do not reuse it.
-        let waits = wanted.wait.map { $0 > .zero } ?? true
-        let result = waits ? await waitForSlot(wanted, channel: context.channel) : await api.gatekeeper.acquire(wanted)
-        return try answer(result, closing: waits)
+        guard wanted.wait.map({ $0 > .zero }) ?? true else {
+            return try answer(await api.gatekeeper.acquire(wanted), closing: false)
+        }
+        return try answer(await waitForSlot(wanted, channel: context.channel), closing: true)
     }
 
     /// The checked body of `POST /v1/leases`, with the credentials of the process that sent it.
@@ -93,6 +94,7 @@ struct LeaseRoutes {
     /// the connection's inbound stream only tells when it closes, and that cancels the wait (the gatekeeper takes
     /// the request out of the queue) instead of leaving a dead waiter in line until the next event fails to write.
     /// A grant whose event cannot be written is released, so the slot goes to the next waiter.
+    @inline(never)
     private func streamed(_ wanted: AcquireRequest, request: Request) -> Response {
         let gatekeeper = api.gatekeeper
         let metrics = api.metrics
