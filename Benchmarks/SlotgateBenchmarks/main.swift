@@ -5,8 +5,9 @@
 //
 //===----------------------------------------------------------------------===//
 
-// `slotgate-bench [core|ledger|fleet|daemon|all]`, run by `make bench` on a release build. Figures are printed, never
-// asserted: the machine's noise is part of the reading.
+// `slotgate-bench [core|ledger|fleet|daemon|all]`, run by `make bench` on a release build. Figures are printed,
+// never asserted: the machine's noise is part of the reading. `daemon-rtt` and `daemon-memory` run one of the
+// daemon's benchmarks alone (the round trips; the 10,000 parked waiters), for quick before/after readings.
 
 import Foundation
 import Logging
@@ -26,6 +27,15 @@ if mode == "ledger" || mode == "all" {
 }
 if mode == "fleet" || mode == "all" {
     do { try await runFleetBenchmarks() } catch { print("fleet benchmarks failed: \(error)") }
+}
+if mode == "daemon-rtt" || mode == "daemon-memory" {
+    raiseFileLimit()
+    do {
+        try mode == "daemon-rtt" ? roundTrips() : memoryAndBusyCalls()
+    } catch {
+        print("daemon benchmark failed: \(error)")
+        exit(1)
+    }
 }
 if mode == "daemon" || mode == "all" {
     do {

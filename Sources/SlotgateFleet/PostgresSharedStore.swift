@@ -8,6 +8,7 @@
 import Logging
 import PostgresNIO
 import SlotgateCore
+import Synchronization
 
 /// The fleet's one gatekeeper state in PostgreSQL (design.md "Shared mode"): leases and waiting tickets of every
 /// host in tables, the rest of the state (reading, credits, counters) in one row. A decision is one transaction
@@ -33,7 +34,7 @@ public struct PostgresSharedStore: SharedStateStore {
     /// For at most this long (a host grants from its share for less: see `Gatekeeper.fallbackGrantWindow`).
     static let absentReserveSeconds = 600
     /// Every database call gives up after this long, so an unreachable database shows at once.
-    static let callTimeout = Duration.seconds(3)
+    static let callTimeout = Duration.seconds(5)
 
     let client: PostgresClient
     let host: String
@@ -299,17 +300,67 @@ public struct PostgresSharedStore: SharedStateStore {
     }
 }
 
-/// Runs `body`, giving up with `FleetDatabaseTimeout` after `limit`.
+/// Runs `body`, giving up with `FleetDatabaseTimeout` after `limit`. The caller is answered at the limit even if
+/// `body` does not heed cancellation (a pool waiting for a connection that cannot be made): `body` runs in a task of
+/// its own, cancelled when the limit passes, and the first of the two outcomes wins.
 func withTimeout<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: limit)
-            return nil
+    let outcome = OutcomeBox<T>()
+    return try await withTaskCancellationHandler {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let work = Task {
+                do {
+                    outcome.resolve(continuation, with: .success(try await body()))
+                } catch {
+                    outcome.resolve(continuation, with: .failure(error))
+                }
+            }
+            let timer = Task {
+                try? await Task.sleep(for: limit)
+                outcome.resolve(continuation, with: .failure(FleetDatabaseTimeout(limit: limit)))
+                work.cancel()
+            }
+            outcome.onCancel {
+                work.cancel()
+                timer.cancel()
+            }
         }
-        defer { group.cancelAll() }
-        guard let first = try await group.next(), let value = first else { throw FleetDatabaseTimeout(limit: limit) }
-        return value
+    } onCancel: {
+        outcome.cancel()
+    }
+}
+
+/// The first outcome of a race resumes the continuation; later ones are dropped.
+private final class OutcomeBox<T: Sendable>: Sendable {
+    private struct State {
+        var resolved = false
+        var cancelled = false
+        var onCancel: (@Sendable () -> Void)?
+    }
+
+    private let state = Mutex(State())
+
+    func resolve(_ continuation: CheckedContinuation<T, any Error>, with result: Result<T, any Error>) {
+        let first = state.withLock { state -> Bool in
+            defer { state.resolved = true }
+            return !state.resolved
+        }
+        if first { continuation.resume(with: result) }
+    }
+
+    func onCancel(_ action: @escaping @Sendable () -> Void) {
+        let cancelled = state.withLock { state -> Bool in
+            state.onCancel = action
+            return state.cancelled
+        }
+        if cancelled { action() }
+    }
+
+    func cancel() {
+        let action = state.withLock { state -> (@Sendable () -> Void)? in
+            state.cancelled = true
+            return state.onCancel
+        }
+        action?()
     }
 }
 

@@ -149,6 +149,41 @@ extension EndToEnd {
             }
         }
 
+        @Test("400 bad_request for a request the HTTP parser rejects (a NUL in the request line), then the connection closes")
+        func unparseableRequest() async throws {
+            try await withStack { _, daemon, _ in
+                let path = daemon.socketPath
+                let request = Array("GET /v1/status\u{0} HTTP/1.1\r\nHost: slotgate\r\n\r\n".utf8)
+                let (bytes, closed) = try await RawSocket.onThread {
+                    try RawSocket.exchangeNotingClose(path: path, bytes: request, readTimeout: .seconds(3))
+                }
+                let reply = try #require(RawSocket.firstReply(bytes), "no answer to a request line with a NUL")
+                daemon.record(reply)
+                expectError(reply, 400, "bad_request")
+                #expect(reply.header("Connection")?.lowercased() == "close")
+                #expect(closed, "the connection was still open 3 s after the 400")
+            }
+        }
+
+        @Test("a good request then garbage on one connection: the good one's answer first, then 400 bad_request")
+        func garbageAfterAGoodRequest() async throws {
+            try await withStack { _, daemon, _ in
+                let path = daemon.socketPath
+                let request = Array("GET /v1/status HTTP/1.1\r\nHost: slotgate\r\n\r\nGARBAGE\r\n\r\n".utf8)
+                let (bytes, closed) = try await RawSocket.onThread {
+                    try RawSocket.exchangeNotingClose(path: path, bytes: request, readTimeout: .seconds(3))
+                }
+                let first = try #require(RawSocket.firstReply(bytes), "no answer")
+                daemon.record(first)
+                #expect(first.status == 200, "the good request's answer: \(first)")
+                let firstLength = try #require(bytes.firstRange(of: Array("\r\n\r\n".utf8))).upperBound + first.body.count
+                let second = try #require(RawSocket.firstReply(Array(bytes[firstLength...])), "no second answer")
+                daemon.record(second)
+                expectError(second, 400, "bad_request")
+                #expect(closed, "the connection was still open 3 s after the 400")
+            }
+        }
+
         @Test("503 wait_timeout: try-once and a short wait")
         func waitTimeout() async throws {
             try await withStack(simulator: SimulatorOptions(limit: 1, runMilliseconds: "none")) { _, daemon, _ in

@@ -14,7 +14,7 @@ import Testing
 @testable import SlotgateFleet
 
 /// The store and three real gatekeepers in shared mode on a PostgreSQL cluster of the test's own.
-@Suite("Shared store on PostgreSQL", .serialized)
+@Suite("Shared store on PostgreSQL", .serialized, .timeLimit(.minutes(2)))
 struct SharedStoreTests {
     /// Runs `body` with `hosts` gatekeepers sharing one fresh database (each with its own pool, as separate
     /// daemons would have), after a first reading with the given limit.
@@ -44,6 +44,11 @@ struct SharedStoreTests {
             }
             for (index, gatekeeper) in gatekeepers.enumerated() {
                 group.addTask { await FleetListener(gatekeeper: gatekeeper, url: url, host: "host-\(index)", logger: logger).run() }
+            }
+            // Every host listens before the test begins: with no timer running here, grants across hosts travel by
+            // NOTIFY alone.
+            try await Self.eventually {
+                await Self.listeners(clients[0], logger: logger) == hosts
             }
             await gatekeepers[0].observe(
                 PlatformSnapshot(sentAt: WallClock().now, quota: QuotaReading(scope: .org, limit: limit, active: 0), sessions: [])
@@ -102,7 +107,7 @@ struct SharedStoreTests {
         }
     }
 
-    @Test("a waiter on one host is granted when another host's lease ends, without a timer")
+    @Test("a waiter on one host is granted by NOTIFY when another host's lease ends")
     func handOffAcrossHosts() async throws {
         try await withFleet(hosts: 2, limit: 1) { gatekeepers in
             guard case .success(let held) = await gatekeepers[0].acquire(AcquireRequest(holder: "a", wait: .zero)) else {
@@ -120,6 +125,23 @@ struct SharedStoreTests {
             }
             #expect(lease.host == "host-1")
         }
+    }
+
+    /// The listener connections the database has.
+    static func listeners(_ client: PostgresClient, logger: Logger) async -> Int {
+        guard
+            let rows = try? await client.query(
+                "SELECT count(*)::bigint FROM pg_stat_activity WHERE application_name LIKE 'slotgate-listen:%' AND state = 'idle'",
+                logger: logger
+            )
+        else { return 0 }
+        var count = 0
+        do {
+            for try await value in rows.decode(Int64.self) { count = Int(value) }
+        } catch {
+            return 0
+        }
+        return count
     }
 
     static func eventually(_ condition: @Sendable () async -> Bool) async throws {

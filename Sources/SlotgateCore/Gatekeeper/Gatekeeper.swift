@@ -69,6 +69,8 @@ public actor Gatekeeper: PlatformObserver, Service {
     private var isPoller = false
     /// Shared mode: this host stopped taking requests.
     private var stopping = false
+    /// Shared mode: requests whose client went away and whose grant may still arrive from another host.
+    private var departed: Set<LeaseID> = []
     /// Shared mode: whether the fleet's database answered the last heartbeat.
     private var databaseReachable = true
     /// Shared mode: when the database last answered.
@@ -215,9 +217,23 @@ public actor Gatekeeper: PlatformObserver, Service {
         }
     }
 
-    /// Takes a request whose client went away out of the queue.
+    /// Takes a request whose client went away out of the queue. In shared mode another host may have granted it
+    /// meanwhile: the id is kept as departed until its grant arrives (and is given back) or the queue confirms
+    /// it was still waiting.
     private func withdraw(_ id: LeaseID) async {
-        await execute(decide(naming: []) { machine, _ in .success(((), machine.cancel(id).1)) }.actionsOrEmpty)
+        if shared != nil { departed.insert(id) }
+        let result = await decide(naming: []) { machine, _ in
+            let (wasWaiting, actions) = machine.cancel(id)
+            return .success((wasWaiting, actions))
+        }
+        if case .success(let (wasWaiting, actions)) = result {
+            if wasWaiting { departed.remove(id) }
+            await execute(actions)
+        }
+        if shared != nil, let lease = machine.lease(id), lease.state == .granted, departed.remove(id) != nil {
+            // Granted before the withdrawal reached the fleet: nobody can use it.
+            await undeliverable(id)
+        }
     }
 
     /// A granted lease whose answer could not be written to the client: released at once, the slot goes on.
@@ -490,7 +506,7 @@ public actor Gatekeeper: PlatformObserver, Service {
                 // Shared mode: a transaction when something is due, and every second to catch what notices missed.
                 lastSharedTick = clock.now
                 await execute(decide(naming: []) { machine, now in .success(((), machine.sharedTick(now: now))) }.actionsOrEmpty)
-                if fallback == nil { settleParked() }
+                if fallback == nil { await settleParked() }
             }
             heartbeat?.beat()
             var deadline = machine.nextDeadline(now: clock.now)
@@ -591,7 +607,7 @@ public actor Gatekeeper: PlatformObserver, Service {
             }
             if deliver(.success(lease), to: lease.id) {
                 logger.debug("granted", metadata: ["lease": "\(lease.id)", "holder": "\(lease.holder)"])
-            } else if lease.host == host {
+            } else if lease.host == host, shared == nil || departed.remove(lease.id) != nil {
                 // Its request went away between the grant and now: nobody can use the slot.
                 await undeliverable(lease.id)
             }
@@ -804,7 +820,7 @@ public actor Gatekeeper: PlatformObserver, Service {
                 return
             }
         } while refreshing.again
-        settleParked()
+        await settleParked()
         bumpQueueVersion()
         notePaceChange()
         wake()
@@ -812,9 +828,14 @@ public actor Gatekeeper: PlatformObserver, Service {
 
     /// Answers parked requests whose outcome the fleet's state shows but whose notice never came (the LISTEN
     /// connection was down): granted ones get their lease, and ones no longer waiting nor granted ran out.
-    private func settleParked() {
-        guard shared != nil, !parked.isEmpty else { return }
+    private func settleParked() async {
+        guard shared != nil, !parked.isEmpty || !departed.isEmpty else { return }
         let waiting = Set(machine.waiters().map(\.lease.id))
+        for id in departed where !waiting.contains(id) {
+            departed.remove(id)
+            // A grant for a client that went away, whose notice never came: give the slot back.
+            if machine.lease(id)?.state == .granted { await undeliverable(id) }
+        }
         for id in Array(parked.keys) {
             if let lease = machine.lease(id) {
                 if lease.state == .granted { deliver(.success(lease), to: id) }
@@ -831,7 +852,8 @@ public actor Gatekeeper: PlatformObserver, Service {
         let view = GatekeeperStateMachine(settings: baseSettings, host: host, shared: state)
         adopt(view)
         guard let lease = view.lease(id), lease.state == .granted else { return }
-        if !deliver(.success(lease), to: id) { await undeliverable(id) }
+        // Not parked: either answered already (the periodic look came first) or its client went away.
+        if !deliver(.success(lease), to: id), departed.remove(id) != nil { await undeliverable(id) }
     }
 
     /// Another host answered this host's waiter with an error (its wait ran out).

@@ -14,38 +14,51 @@ import Logging
 /// reading), malformed requests (400), and anything unexpected (500, logged).
 struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let path = request.uri.path
-        let limit = path.hasPrefix("/api/v2/") ? APILimits.proxyBodyBytes : APILimits.bodyBytes
-        if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > limit {
-            throw APIError.bodyTooLarge(limit: limit)
+        if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > Self.bodyLimit(request.uri.path) {
+            throw APIError.bodyTooLarge(limit: Self.bodyLimit(request.uri.path))
         }
         do {
             return try await next(request, context)
-        } catch let error as APIError {
-            throw error
-        } catch let error as HTTPError {
+        } catch {
+            // The mapping is synchronous: this frame stays on the task of every parked request, so it keeps little.
+            throw Self.answer(for: error, request: request, logger: context.logger)
+        }
+    }
+
+    /// The body limit of a path: the proxy's is the platform's own.
+    static func bodyLimit(_ path: String) -> Int {
+        path.hasPrefix("/api/v2/") ? APILimits.proxyBodyBytes : APILimits.bodyBytes
+    }
+
+    /// The documented answer for an error a route threw.
+    static func answer(for error: any Error, request: Request, logger: Logger) -> APIError {
+        let path = request.uri.path
+        switch error {
+        case let error as APIError:
+            return error
+        case let error as HTTPError:
             switch error.status {
             case .notFound where error.body == nil:
-                if let allowed = Self.allowedMethods(path), !allowed.contains(request.method.rawValue) {
+                if let allowed = allowedMethods(path), !allowed.contains(request.method.rawValue) {
                     var answer = APIError.methodNotAllowed(request.method, path)
                     answer.extraHeaders[.allow] = allowed.joined(separator: ", ")
-                    throw answer
+                    return answer
                 }
-                throw APIError.notFound(path)
+                return APIError.notFound(path)
             case .contentTooLarge:
-                throw APIError.bodyTooLarge(limit: limit)
+                return APIError.bodyTooLarge(limit: bodyLimit(path))
             case .badRequest:
-                throw APIError.badRequest(error.body ?? "The request is malformed.")
+                return APIError.badRequest(error.body ?? "The request is malformed.")
             case .methodNotAllowed:
-                throw APIError.methodNotAllowed(request.method, path)
+                return APIError.methodNotAllowed(request.method, path)
             default:
-                throw APIError(error.status, "http_\(error.status.code)", error.body ?? error.status.reasonPhrase)
+                return APIError(error.status, "http_\(error.status.code)", error.body ?? error.status.reasonPhrase)
             }
-        } catch is CancellationError {
-            throw APIError(.serviceUnavailable, "shutting_down", "The request was cancelled.")
-        } catch {
-            context.logger.error("unexpected error answering a request", metadata: ["error": "\(error)", "path": "\(path)"])
-            throw APIError(.internalServerError, "internal", "The daemon failed to answer; see its log.")
+        case is CancellationError:
+            return APIError(.serviceUnavailable, "shutting_down", "The request was cancelled.")
+        default:
+            logger.error("unexpected error answering a request", metadata: ["error": "\(error)", "path": "\(path)"])
+            return APIError(.internalServerError, "internal", "The daemon failed to answer; see its log.")
         }
     }
 

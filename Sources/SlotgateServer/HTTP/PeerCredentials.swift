@@ -32,21 +32,49 @@ public struct PeerCredentials: Sendable, Hashable {
     }
 
     /// Reads the credentials of the process connected to `channel`; nil when the channel is not a Unix socket
-    /// (a TCP connection in tests).
+    /// (a TCP connection in tests). A connection of the API's listener had them read when it opened
+    /// (``PeerCredentialsRecorder``); any other is asked on its event loop.
     /// - Parameter channel: the connection.
     public static func read(from channel: any Channel) async -> PeerCredentials? {
+        if let recorded = PeerCredentialsRecorder.credentials(of: channel) { return recorded }
         #if os(Linux)
         guard let provider = channel as? any SocketOptionProvider else { return nil }
         let future: EventLoopFuture<UCred> = provider.unsafeGetSocketOption(
             level: SocketOptionLevel(SOL_SOCKET),
             name: SocketOptionName(SO_PEERCRED)
         )
-        guard let credentials = try? await future.get(), credentials.pid != 0 else { return nil }
-        return PeerCredentials(uid: credentials.uid, gid: credentials.gid, pid: credentials.pid)
+        guard let credentials = try? await future.get() else { return nil }
+        return PeerCredentials(credentials)
         #else
         return nil
         #endif
     }
+
+    /// Reads the credentials of the process connected to `channel` at once; on its event loop only.
+    static func readOnEventLoop(_ channel: any Channel) -> PeerCredentials? {
+        #if os(Linux)
+        guard let provider = channel as? any SocketOptionProvider else { return nil }
+        let future: EventLoopFuture<UCred> = provider.unsafeGetSocketOption(
+            level: SocketOptionLevel(SOL_SOCKET),
+            name: SocketOptionName(SO_PEERCRED)
+        )
+        // On the channel's event loop the option is read synchronously and the future is already complete, so
+        // the callback runs before `whenSuccess` returns.
+        var result: PeerCredentials?
+        future.whenSuccess { result = PeerCredentials($0) }
+        return result
+        #else
+        return nil
+        #endif
+    }
+
+    #if os(Linux)
+    private init?(_ credentials: UCred) {
+        guard credentials.pid != 0 else { return nil }
+        self.init(uid: credentials.uid, gid: credentials.gid, pid: credentials.pid)
+    }
+    #endif
+
 }
 
 /// Linux's `struct ucred` (pid_t, uid_t, gid_t), which Glibc's module does not export without `_GNU_SOURCE`.

@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+import NIOCore
 import SlotgateCore
 
 /// A lease as socket-api.md "Objects" shows it; nullable keys are always present.
@@ -42,6 +43,42 @@ public struct LeaseJSON: Encodable, Sendable {
         try container.encode(lease.releasedAt.map(ISO8601.format), forKey: .releasedAt)
         try container.encode(lease.waited.map(\.milliseconds), forKey: .waitedMs)
         try container.encode(lease.host, forKey: .host)
+    }
+}
+
+extension LeaseJSON {
+    /// The lease as JSON text followed by a newline: the same object as `encode(to:)` makes, written directly.
+    ///
+    /// Every grant, bind, renew and release answers with one lease; Foundation's `JSONEncoder` took about a tenth of
+    /// the daemon's CPU time in an acquire + release round trip, this takes a few microseconds.
+    public var text: ByteBuffer {
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(384)
+        buffer.writeJSONMember("{", "id") { $0.writeJSONString(lease.id.rawValue) }
+        buffer.writeJSONMember(",", "state") { $0.writeJSONString(lease.state.rawValue) }
+        buffer.writeJSONMember(",", "holder") { $0.writeJSONString(lease.holder) }
+        buffer.writeJSONMember(",", "uid") { $0.writeString(String(lease.uid)) }
+        buffer.writeJSONMember(",", "gid") { $0.writeString(String(lease.gid)) }
+        buffer.writeJSONMember(",", "pid") { $0.writeString(String(lease.pid)) }
+        buffer.writeJSONMember(",", "priority") { $0.writeString(String(lease.priority)) }
+        buffer.writeJSONMember(",", "session_id") { $0.writeJSONString(lease.sessionID) }
+        buffer.writeJSONMember(",", "requested_at") { $0.writeJSONString(ISO8601.format(lease.requestedAt)) }
+        buffer.writeJSONMember(",", "granted_at") { $0.writeJSONString(lease.grantedAt.map(ISO8601.format)) }
+        buffer.writeJSONMember(",", "expires_at") { $0.writeJSONString(lease.expiresAt.map(ISO8601.format)) }
+        buffer.writeJSONMember(",", "released_at") { $0.writeJSONString(lease.releasedAt.map(ISO8601.format)) }
+        buffer.writeJSONMember(",", "waited_ms") { $0.writeString(lease.waited.map { String($0.milliseconds) } ?? "null") }
+        buffer.writeJSONMember(",", "host") { $0.writeJSONString(lease.host) }
+        buffer.writeStaticString("}\n")
+        return buffer
+    }
+}
+
+extension ByteBuffer {
+    /// Writes `separator`, the key, and the value `value` writes.
+    fileprivate mutating func writeJSONMember(_ separator: StaticString, _ key: StaticString, _ value: (inout ByteBuffer) -> Void) {
+        writeStaticString(separator)
+        writeJSONKey(key)
+        value(&self)
     }
 }
 

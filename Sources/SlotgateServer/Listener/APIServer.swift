@@ -64,7 +64,9 @@ public func makeAPIServer(
 ) throws -> any Service {
     let logger = api.logger
     let http1 = HTTP1Channel.Configuration(
-        additionalChannelHandlers: [CloseAfterResponseHandler()],
+        additionalChannelHandlers: [
+            ReceiveBufferSize(), PeerCredentialsRecorder(), CloseAfterResponseHandler(), ParseErrorAnswerHandler(), HangUpWatcher(),
+        ],
         idleTimeout: .seconds(Int64(APILimits.headerTimeout.seconds))
     )
     if let descriptor = options.inheritedFileDescriptor {
@@ -110,6 +112,7 @@ public func makeAPIServer(
 public func makeMetricsServer(_ api: APIContext, host: String, port: Int) -> some Service {
     Application(
         router: buildMetricsRouter(api),
+        server: .http1(configuration: .init(additionalChannelHandlers: [CloseAfterResponseHandler(), ParseErrorAnswerHandler()])),
         configuration: .init(address: .hostname(host, port: port), serverName: "slotgate"),
         logger: api.logger
     )

@@ -27,34 +27,57 @@ struct LeaseRoutes {
 
     // MARK: Take a slot
 
+    // A waiting request keeps its task's async frames (and the allocator slabs they took) for as long as it waits,
+    // 10,000 of them at once: `acquire` keeps only small values across its awaits, the body is read and checked in
+    // `acquireRequest`, the answer is built by the synchronous `answer`, and the wait itself runs in
+    // `waitForSlot`.
+
     private func acquire(_ request: Request, _ context: SlotgateRequestContext) async throws -> Response {
+        // The request keeps its collected body: a streamed answer watches what comes after it on the connection.
         var request = request
-        let body = try await request.readBody(upTo: APILimits.bodyBytes)
-        let parsed = try LeaseRequest.parse(body)
-        let peer = await PeerCredentials.read(from: context.channel) ?? PeerCredentials(uid: 0, gid: 0, pid: 0)
-        let wanted = parsed.acquire(peer: peer)
+        let wanted = try await Self.acquireRequest(&request, channel: context.channel)
         if Self.wantsStream(request) {
-            return streamed(wanted)
+            return streamed(wanted, request: request)
         }
+        // A try-once request answers at once and keeps the connection alive. A waiting one closes it after the
+        // answer, which says `Connection: close` so that pooled clients do not reuse it.
+        guard wanted.wait.map({ $0 > .zero }) ?? true else {
+            return try answer(await api.gatekeeper.acquire(wanted), closing: false)
+        }
+        return try answer(await waitForSlot(wanted, channel: context.channel), closing: true)
+    }
+
+    /// The checked body of `POST /v1/leases`, with the credentials of the process that sent it.
+    private static func acquireRequest(_ request: inout Request, channel: any Channel) async throws -> AcquireRequest {
+        let parsed = try LeaseRequest.parse(try await request.readBody(upTo: APILimits.bodyBytes))
+        let peer = await PeerCredentials.read(from: channel) ?? PeerCredentials(uid: 0, gid: 0, pid: 0)
+        return parsed.acquire(peer: peer)
+    }
+
+    /// Queues `wanted` and waits for its outcome in a small task of its own, cancelled when the client hangs up
+    /// (which takes the request out of the queue).
+    ///
+    /// It is queued from a short-lived task: a task keeps the allocator slabs of its deepest async call until it
+    /// ends, and queueing runs the gatekeeper's bookkeeping (about 10 KiB of async frames), which the request's
+    /// task would otherwise keep for as long as the request waits.
+    private func waitForSlot(_ wanted: AcquireRequest, channel: any Channel) async -> Result<Lease, GatekeeperError> {
         let gatekeeper = api.gatekeeper
-        // A try-once request answers at once and keeps the connection alive. A waiting one watches for the client
-        // hanging up, which cancels this task and takes its request out of the queue; Hummingbird closes the
-        // connection after such a request, so the answer says `Connection: close` and pooled clients do not reuse it.
-        let waits = wanted.wait.map { $0 > .zero } ?? true
-        let result: Result<Lease, GatekeeperError>
-        if waits {
-            result = try await request.body.consumeWithCancellationOnInboundClose { _ in await gatekeeper.acquire(wanted) }
-        } else {
-            result = await gatekeeper.acquire(wanted)
-        }
-        let closing: HTTPFields = waits ? [.connection: "close"] : [:]
+        let id = await Task { await gatekeeper.submit(wanted) }.value
+        return await waitCancellingOnHangUp(channel: channel) { await gatekeeper.outcome(of: id) }
+    }
+
+    /// The answer to `POST /v1/leases`: 201 with the lease, or the error. Not inlined, so its temporaries (a lease,
+    /// its JSON) stay on the thread's stack instead of widening the async frame of `acquire`.
+    @inline(never)
+    private func answer(_ result: Result<Lease, GatekeeperError>, closing: Bool) throws -> Response {
+        let headers: HTTPFields = closing ? [.connection: "close"] : [:]
         switch result {
         case .success(let lease):
             api.metrics.granted(after: lease.waited)
-            return try JSONResponse.make(.created, LeaseJSON(lease), headers: closing)
+            return JSONResponse.lease(.created, lease, headers: headers)
         case .failure(let error):
             var answer = APIError(error)
-            for field in closing { answer.extraHeaders.append(field) }
+            for field in headers { answer.extraHeaders.append(field) }
             throw answer
         }
     }
@@ -65,62 +88,85 @@ struct LeaseRoutes {
     }
 
     /// Answers 200 at once and writes NDJSON events: `queued` with the position whenever it changes (and at least
-    /// every 15 s), then `granted` with the lease or `error`. A client that goes away is noticed at the next write,
-    /// which removes its request.
-    private func streamed(_ wanted: AcquireRequest) -> Response {
+    /// every 15 s), then `granted` with the lease or `error`.
+    ///
+    /// The client going away is noticed at once, as for a long-poll: its request body was read, so what is left of
+    /// the connection's inbound stream only tells when it closes, and that cancels the wait (the gatekeeper takes
+    /// the request out of the queue) instead of leaving a dead waiter in line until the next event fails to write.
+    /// A grant whose event cannot be written is released, so the slot goes to the next waiter.
+    @inline(never)
+    private func streamed(_ wanted: AcquireRequest, request: Request) -> Response {
         let gatekeeper = api.gatekeeper
         let metrics = api.metrics
         let body = ResponseBody { writer in
-            let id = await gatekeeper.submit(wanted)
-            let outcome: Result<Lease, GatekeeperError> = try await withThrowingTaskGroup(of: Result<Lease, GatekeeperError>?.self) {
-                group in
-                group.addTask { await gatekeeper.outcome(of: id) }
-                var lastPosition: (Int, Int)? = nil
-                var version = await gatekeeper.currentQueueVersion
-                var lastWrite = ContinuousClock.now
-                while true {
-                    if let position = await gatekeeper.position(of: id),
-                        lastPosition.map({ $0 != position }) ?? true || ContinuousClock.now - lastWrite >= .seconds(15)
-                    {
-                        lastPosition = position
-                        lastWrite = ContinuousClock.now
-                        do {
-                            try await writer.write(Self.line(QueuedEvent(position: position.position, waiting: position.waiting)))
-                        } catch {
-                            group.cancelAll()
-                            throw error
-                        }
+            try await request.body.consumeWithCancellationOnInboundClose { _ in
+                let id = await gatekeeper.submit(wanted)
+                let outcome = try await Self.waitReportingPosition(id, gatekeeper: gatekeeper, writer: &writer)
+                switch outcome {
+                case .success(let lease):
+                    do {
+                        try Task.checkCancellation()
+                        try await writer.write(Self.line(GrantedEvent(lease: LeaseJSON(lease))))
+                    } catch {
+                        await gatekeeper.undeliverable(lease.id)
+                        throw error
                     }
-                    // Wake on the outcome, a queue change, or the 15 s keep-alive, whichever comes first.
-                    let seen = version
-                    group.addTask {
-                        _ = await gatekeeper.queueChange(after: seen)
-                        return nil
-                    }
-                    group.addTask {
-                        try? await Task.sleep(for: .seconds(15))
-                        return nil
-                    }
-                    while let next = try await group.next() {
-                        if let result = next {
-                            group.cancelAll()
-                            return result
-                        }
-                        break
-                    }
-                    version = await gatekeeper.currentQueueVersion
+                    metrics.granted(after: lease.waited)
+                case .failure(let error):
+                    try await writer.write(Self.line(ErrorEvent(error: .init(code: error.code, message: error.message))))
                 }
-            }
-            switch outcome {
-            case .success(let lease):
-                metrics.granted(after: lease.waited)
-                try await writer.write(Self.line(GrantedEvent(lease: LeaseJSON(lease))))
-            case .failure(let error):
-                try await writer.write(Self.line(ErrorEvent(error: .init(code: error.code, message: error.message))))
             }
             try await writer.finish(nil)
         }
-        return Response(status: .ok, headers: [.contentType: "application/x-ndjson"], body: body)
+        // The connection is closed after this answer (its inbound side was consumed): say so, like a long-poll.
+        return Response(status: .ok, headers: [.contentType: "application/x-ndjson", .connection: "close"], body: body)
+    }
+
+    /// Waits for the outcome of the queued request `id`, writing a `queued` event whenever its position changes and
+    /// at least every 15 s. A failed write (the client is gone) cancels the wait.
+    private static func waitReportingPosition(
+        _ id: LeaseID,
+        gatekeeper: any SlotKeeper,
+        writer: inout any ResponseBodyWriter
+    ) async throws -> Result<Lease, GatekeeperError> {
+        try await withThrowingTaskGroup(of: Result<Lease, GatekeeperError>?.self) { group in
+            group.addTask { await gatekeeper.outcome(of: id) }
+            var lastPosition: (Int, Int)? = nil
+            var version = await gatekeeper.currentQueueVersion
+            var lastWrite = ContinuousClock.now
+            while true {
+                if let position = await gatekeeper.position(of: id),
+                    lastPosition.map({ $0 != position }) ?? true || ContinuousClock.now - lastWrite >= .seconds(15)
+                {
+                    lastPosition = position
+                    lastWrite = ContinuousClock.now
+                    do {
+                        try await writer.write(line(QueuedEvent(position: position.position, waiting: position.waiting)))
+                    } catch {
+                        group.cancelAll()
+                        throw error
+                    }
+                }
+                // Wake on the outcome, a queue change, or the 15 s keep-alive, whichever comes first. The change and
+                // the keep-alive race in one child that cancels the loser, so a busy queue does not pile up a
+                // sleeping child (or a watcher) per turn of this loop.
+                let seen = version
+                group.addTask {
+                    await withTaskGroup(of: Void.self) { wake in
+                        wake.addTask { _ = await gatekeeper.queueChange(after: seen) }
+                        wake.addTask { try? await Task.sleep(for: .seconds(15)) }
+                        await wake.next()
+                        wake.cancelAll()
+                    }
+                    return nil
+                }
+                if let next = try await group.next(), let result = next {
+                    group.cancelAll()
+                    return result
+                }
+                version = await gatekeeper.currentQueueVersion
+            }
+        }
     }
 
     private struct QueuedEvent: Encodable {
@@ -181,7 +227,7 @@ struct LeaseRoutes {
         guard let lease = await api.gatekeeper.lease(id), lease.state != .waiting else {
             throw APIError(GatekeeperError.leaseNotFound(id.rawValue))
         }
-        return try JSONResponse.make(.ok, LeaseJSON(lease))
+        return JSONResponse.lease(.ok, lease)
     }
 
     // MARK: Changing a lease
@@ -202,7 +248,7 @@ struct LeaseRoutes {
         } catch {
             throw APIError(error)
         }
-        return try JSONResponse.make(.ok, LeaseJSON(lease))
+        return JSONResponse.lease(.ok, lease)
     }
 
     private func renew(_ request: Request, _ context: SlotgateRequestContext) async throws -> Response {
@@ -215,7 +261,7 @@ struct LeaseRoutes {
         } catch {
             throw APIError(error)
         }
-        return try JSONResponse.make(.ok, LeaseJSON(lease))
+        return JSONResponse.lease(.ok, lease)
     }
 
     private func release(_ request: Request, _ context: SlotgateRequestContext) async throws -> Response {
@@ -233,7 +279,7 @@ struct LeaseRoutes {
         } catch {
             throw APIError(error)
         }
-        return try JSONResponse.make(.ok, LeaseJSON(lease))
+        return JSONResponse.lease(.ok, lease)
     }
 
     private func leaseID(_ context: SlotgateRequestContext) throws -> LeaseID {
@@ -245,6 +291,13 @@ struct LeaseRoutes {
 
 /// JSON answers.
 enum JSONResponse {
+    /// An answer carrying one lease (``LeaseJSON/text``).
+    static func lease(_ status: HTTPResponse.Status, _ lease: Lease, headers: HTTPFields = [:]) -> Response {
+        var fields: HTTPFields = [.contentType: "application/json"]
+        for field in headers { fields.append(field) }
+        return Response(status: status, headers: fields, body: .init(byteBuffer: LeaseJSON(lease).text))
+    }
+
     static func make(_ status: HTTPResponse.Status, _ value: some Encodable, headers: HTTPFields = [:]) throws -> Response {
         var data = try JSONEncoder().encode(value)
         data.append(0x0A)

@@ -93,7 +93,7 @@ enum RawSocket {
     }
 
     /// A connected Unix stream socket with receive and send timeouts.
-    private static func connected(_ path: String, timeout: Duration) throws -> Int32 {
+    static func connected(_ path: String, timeout: Duration) throws -> Int32 {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw HarnessError("socket() failed: errno \(errno)") }
         var address = sockaddr_un()

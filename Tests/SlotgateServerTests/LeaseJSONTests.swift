@@ -1,0 +1,72 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the slotgate project.
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+import Foundation
+import NIOCore
+import SlotgateCore
+import SlotgateServer
+import Testing
+
+/// `LeaseJSON.text`, the lease written without `JSONEncoder`, must be the very object `JSONEncoder` makes of the
+/// same lease, whatever its strings hold.
+@Suite struct LeaseJSONTests {
+    static func lease(holder: String, host: String = "host-1", session: String? = nil, state: LeaseState) throws -> Lease {
+        var random = SplitMix(seed: 42)
+        let requested = Timestamp(millisecondsSinceEpoch: 1_795_000_000_123)
+        var lease = Lease(
+            id: LeaseID(time: requested, random: &random),
+            holder: holder,
+            uid: 1000,
+            gid: 100,
+            pid: 4242,
+            priority: -3,
+            claimTTL: .seconds(60),
+            requestedAt: requested,
+            host: host
+        )
+        guard state != .waiting else { return lease }
+        try lease.grant(at: requested.advanced(by: .milliseconds(3360)))
+        if let session { _ = try lease.bind(to: session, at: requested.advanced(by: .seconds(5))) }
+        if state == .released { _ = try lease.release(at: requested.advanced(by: .seconds(9))) }
+        return lease
+    }
+
+    static func object(_ bytes: some Sequence<UInt8>) throws -> NSDictionary {
+        try #require(try JSONSerialization.jsonObject(with: Data(bytes)) as? NSDictionary)
+    }
+
+    @Test(arguments: [
+        "nightly-crawl", "", "quote \" backslash \\ slash /", "tab\tnewline\ncr\rbell\u{7}nul\u{0}esc\u{1B}del\u{7F}",
+        "unicode é ü 漢字 🚀", String(repeating: "x", count: 128),
+    ])
+    func sameObjectAsJSONEncoder(holder: String) throws {
+        for (session, state) in [(nil, LeaseState.waiting), (nil, .granted), ("ses_\"1\"", .bound), ("ses_2", .released)] {
+            let lease = try Self.lease(holder: holder, host: "h\u{2028}ost", session: session, state: state)
+            let text = LeaseJSON(lease).text
+            #expect(text.readableBytesView.last == 0x0A, "ends with a newline")
+            let written = try Self.object(text.readableBytesView)
+            let encoded = try Self.object(try JSONEncoder().encode(LeaseJSON(lease)))
+            #expect(written == encoded, "holder \(holder.debugDescription), state \(state)")
+            #expect(written.count == 14)
+        }
+    }
+}
+
+/// A seeded generator for lease ids.
+private struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var value = state
+        value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
+        return value ^ (value >> 31)
+    }
+}
