@@ -25,8 +25,9 @@ extension Daemon {
     }
 
     /// Creates or migrates the fleet's tables before the socket opens. A database that does not answer within
-    /// `attempts` tries stops the start with a message naming `shared.postgres_url` (systemd restarts the unit).
-    static func migrateFleet(_ client: PostgresClient, url: FleetDatabaseURL, logger: Logger, attempts: Int = 10) async throws(StartError) {
+    /// `attempts` tries (at most 10 s each, about 30 s in all, inside systemd's start timeout) stops the start with
+    /// a message naming `shared.postgres_url`; systemd restarts the unit.
+    static func migrateFleet(_ client: PostgresClient, url: FleetDatabaseURL, logger: Logger, attempts: Int = 3) async throws(StartError) {
         var lastError = ""
         for attempt in 1...attempts {
             do {
