@@ -172,46 +172,47 @@ public struct PostgresSharedStore: SharedStateStore {
     ) async throws -> (SharedGatekeeperState, Timestamp) {
         var state = SharedGatekeeperState()
         var now = WallClock().now
-        let clock = try await connection.query("SELECT (extract(epoch from clock_timestamp()) * 1000000)::bigint", logger: logger)
-        for try await micros in clock.decode(Int64.self) { now = Timestamp(nanosecondsSinceEpoch: micros * 1000) }
-        let fleet = try await connection.query("SELECT version, body FROM slotgate_fleet WHERE name = 'fleet'", logger: logger)
-        for try await (version, body) in fleet.decode((Int64, String).self) {
-            try RecordCoding.decode(FleetRecord.self, from: body).apply(to: &state)
-            state.version = version
-        }
         let named = ids.map(\.rawValue)
-        let leases = try await connection.query(
-            "SELECT body FROM slotgate_leases WHERE state IN ('granted', 'bound', 'draining') OR counting OR id = ANY(\(named))",
-            logger: logger
-        )
-        for try await body in leases.decode(String.self) {
-            guard let lease = try RecordCoding.decode(LeaseRecord.self, from: body).lease else { continue }
-            state.leases.append(lease)
-        }
-        let tickets = try await connection.query("SELECT body FROM slotgate_tickets", logger: logger)
-        for try await body in tickets.decode(String.self) {
-            guard let waiter = try RecordCoding.decode(TicketRecord.self, from: body).waiter else { continue }
-            state.waiters.append(waiter)
-        }
-        let gone = try await connection.query(
-            "SELECT host_id FROM slotgate_hosts WHERE seen_at < now() - make_interval(secs => \(goneAfterSeconds))",
-            logger: logger
-        )
-        for try await name in gone.decode(String.self) { state.goneHosts.insert(name) }
-        let absent = try await connection.query(
+        // One statement, one round trip, one snapshot (taken after the lock: the lock is a statement of its own).
+        let rows = try await connection.query(
             """
-            SELECT coalesce(sum(fallback_share), 0)::bigint FROM slotgate_hosts
-            WHERE host_id <> \(host) AND seen_at < now() - make_interval(secs => \(lateAfterSeconds))
-                AND seen_at > now() - make_interval(secs => \(absentReserveSeconds))
+            SELECT 'clock', (extract(epoch from clock_timestamp()) * 1000000)::bigint, NULL::text
+            UNION ALL SELECT 'fleet', version, body FROM slotgate_fleet WHERE name = 'fleet'
+            UNION ALL SELECT 'lease', 0, body FROM slotgate_leases
+                WHERE state IN ('granted', 'bound', 'draining') OR counting OR id = ANY(\(named))
+            UNION ALL SELECT 'ticket', 0, body FROM slotgate_tickets
+            UNION ALL SELECT 'gone', 0, host_id FROM slotgate_hosts
+                WHERE seen_at < now() - make_interval(secs => \(goneAfterSeconds))
+            UNION ALL SELECT 'absent', coalesce(sum(fallback_share), 0)::bigint, NULL::text FROM slotgate_hosts
+                WHERE host_id <> \(host) AND seen_at < now() - make_interval(secs => \(lateAfterSeconds))
+                    AND seen_at > now() - make_interval(secs => \(absentReserveSeconds))
             """,
             logger: logger
         )
-        for try await shares in absent.decode(Int64.self) { state.absentShares = Int(shares) }
+        for try await (kind, number, text) in rows.decode((String, Int64, String?).self) {
+            switch (kind, text) {
+            case ("clock", _):
+                now = Timestamp(nanosecondsSinceEpoch: number * 1000)
+            case ("fleet", let body?):
+                try RecordCoding.decode(FleetRecord.self, from: body).apply(to: &state)
+                state.version = number
+            case ("lease", let body?):
+                if let lease = try RecordCoding.decode(LeaseRecord.self, from: body).lease { state.leases.append(lease) }
+            case ("ticket", let body?):
+                if let waiter = try RecordCoding.decode(TicketRecord.self, from: body).waiter { state.waiters.append(waiter) }
+            case ("gone", let name?):
+                state.goneHosts.insert(name)
+            case ("absent", _):
+                state.absentShares = Int(number)
+            default:
+                continue
+            }
+        }
         return (state, now)
     }
 
     /// The statements `load` sends.
-    static let loadStatements = 6
+    static let loadStatements = 1
 
     /// Writes what changed; returns the number of statements sent.
     private static func write(
