@@ -43,7 +43,9 @@ public final class PostgresServer: Sendable {
     /// Makes and starts a cluster on a free port.
     public static func start() async throws -> PostgresServer {
         let binaries = try binaries()
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("slotgate-pg-\(UUID().uuidString.prefix(8))").path
+        reapAbandoned(binaries: binaries)
+        // The owner's pid in the name lets a later run stop a cluster whose test process was killed.
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("slotgate-pg-\(getpid())-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         if getuid() == 0 {
             try run("/bin/chown", ["postgres:postgres", directory], asPostgres: false)
@@ -53,6 +55,19 @@ public final class PostgresServer: Sendable {
         try run("\(binaries)/initdb", ["-D", "\(directory)/data", "-A", "trust", "-U", "postgres", "--no-sync"], asPostgres: true)
         try server.startCluster()
         return server
+    }
+
+    /// Stops and removes clusters left by test processes that no longer run (killed before their cleanup).
+    static func reapAbandoned(binaries: String) {
+        let temporary = FileManager.default.temporaryDirectory.path
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: temporary)) ?? []
+        for name in names where name.hasPrefix("slotgate-pg-") {
+            let parts = name.split(separator: "-")
+            guard parts.count >= 4, let owner = Int32(parts[2]), owner != getpid(), kill(owner, 0) != 0, errno == ESRCH else { continue }
+            let directory = temporary + "/" + name
+            try? run("\(binaries)/pg_ctl", ["-D", "\(directory)/data", "-m", "immediate", "-w", "stop"], asPostgres: true)
+            try? FileManager.default.removeItem(atPath: directory)
+        }
     }
 
     /// Starts the cluster (again).
@@ -83,7 +98,7 @@ public final class PostgresServer: Sendable {
     /// `runuser` whose grandchild, the server, lives on), its output in a file.
     private static func run(_ executable: String, _ arguments: [String], asPostgres: Bool) throws {
         let argv = (asPostgres && getuid() == 0) ? ["/usr/sbin/runuser", "-u", "postgres", "--", executable] + arguments : [executable] + arguments
-        let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("slotgate-pg-\(UUID().uuidString).out").path
+        let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("slotgate-pgcmd-\(UUID().uuidString).out").path
         defer { try? FileManager.default.removeItem(atPath: outputPath) }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
