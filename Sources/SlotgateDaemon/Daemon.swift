@@ -134,6 +134,15 @@ public struct Daemon: Sendable {
             )
             clientConfiguration.onAnswer = { route, status in metrics.upstreamAnswered(route: route, status: status) }
             let platform = AGPClient(configuration: clientConfiguration, httpClient: httpClient, logger: logger)
+            let context = ServeContext(
+                settings: settings,
+                loader: loader,
+                baseURL: baseURL,
+                group: socketGroup,
+                logger: logger,
+                metrics: metrics,
+                platform: platform
+            )
             if let fleet = try Self.fleetDatabase(settings) {
                 // Shared mode: the fleet's state lives in PostgreSQL; no local ledger.
                 let client = PostgresClient(configuration: fleet.clientConfiguration(), backgroundLogger: logger)
@@ -177,15 +186,7 @@ public struct Daemon: Sendable {
                         poller: nil,
                         history: nil,
                         mode: "shared",
-                        context: ServeContext(
-                            settings: settings,
-                            loader: loader,
-                            baseURL: baseURL,
-                            group: socketGroup,
-                            logger: logger,
-                            metrics: metrics,
-                            platform: platform
-                        ),
+                        context: context,
                         onReady: onReady
                     )
                     group.cancelAll()
@@ -216,15 +217,7 @@ public struct Daemon: Sendable {
                     poller: poller,
                     history: ledger.history,
                     mode: "local",
-                    context: ServeContext(
-                        settings: settings,
-                        loader: loader,
-                        baseURL: baseURL,
-                        group: socketGroup,
-                        logger: logger,
-                        metrics: metrics,
-                        platform: platform
-                    ),
+                    context: context,
                     onReady: onReady
                 )
             }

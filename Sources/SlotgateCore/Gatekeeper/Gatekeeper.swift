@@ -773,14 +773,19 @@ public actor Gatekeeper: PlatformObserver, Service {
     private static func notices(for actions: [GatekeeperAction], from host: String, waiters: [WaitQueue.Waiter]) -> [FleetNotice] {
         var notices: [FleetNotice] = []
         var changed = false
+        // Hosts of the waiters, looked up only when a waiter failed (a timer may fail many at once).
+        var waiterHosts: [LeaseID: String]? = nil
         for action in actions {
             switch action {
             case .grant(let lease):
                 changed = true
                 if lease.host != host { notices.append(.granted(host: lease.host, lease.id)) }
             case .fail(let id, let error):
-                if let waiter = waiters.first(where: { $0.lease.id == id }), waiter.lease.host != host {
-                    notices.append(.failed(host: waiter.lease.host, id, error))
+                if waiterHosts == nil {
+                    waiterHosts = Dictionary(waiters.map { ($0.lease.id, $0.lease.host) }, uniquingKeysWith: { first, _ in first })
+                }
+                if let owner = waiterHosts?[id], owner != host {
+                    notices.append(.failed(host: owner, id, error))
                 }
             case .upstream(let work):
                 notices.append(.work(work))
