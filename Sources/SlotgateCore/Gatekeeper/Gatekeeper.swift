@@ -40,7 +40,7 @@ public actor Gatekeeper: PlatformObserver, Service {
     /// The decisions.
     private var machine: GatekeeperStateMachine
     /// Requests parked until their lease is granted or fails.
-    private var parked: [LeaseID: CheckedContinuation<Result<Lease, GatekeeperError>, Never>] = [:]
+    private var parked: [LeaseID: Parked] = [:]
     /// Requests between their acquire and their parking.
     private var unparked: Set<LeaseID> = []
     /// Outcomes that arrived before their request parked.
@@ -180,6 +180,36 @@ public actor Gatekeeper: PlatformObserver, Service {
         await park(id)
     }
 
+    /// Queues a request and hands its outcome to `whenDecided`, once, instead of keeping a task suspended until
+    /// then: a connection handler parks its client's request this way and keeps no task while it waits. The
+    /// callback runs on the actor: it must only pass the outcome on (to an event loop). A client that goes away
+    /// withdraws the request with ``withdraw(request:)``; a grant it can no longer deliver goes back through
+    /// ``undeliverable(_:)``.
+    /// - Parameters:
+    ///   - request: the request.
+    ///   - whenDecided: receives the granted lease or the reason there is none.
+    /// - Returns: the request's lease id.
+    public func submit(
+        _ request: AcquireRequest,
+        whenDecided: @escaping @Sendable (Result<Lease, GatekeeperError>) -> Void
+    ) async -> LeaseID {
+        let id = await submit(request)
+        unparked.remove(id)
+        if let outcome = early.removeValue(forKey: id) {
+            whenDecided(outcome)
+        } else {
+            parked[id] = .callback(whenDecided)
+        }
+        return id
+    }
+
+    /// Takes a request queued with ``submit(_:whenDecided:)`` out of the queue: its client went away. Its callback
+    /// gets `wait_timeout` if it has had no outcome yet; a request already answered is left alone.
+    /// - Parameter id: the request's lease id.
+    public func withdraw(request id: LeaseID) async {
+        await requestWentAway(id)
+    }
+
     /// Parks the request `id` until its outcome; an outcome that arrived before the request parked is taken at once.
     private func park(_ id: LeaseID) async -> Result<Lease, GatekeeperError> {
         let outcome = await withTaskCancellationHandler {
@@ -192,7 +222,7 @@ public actor Gatekeeper: PlatformObserver, Service {
                     continuation.resume(returning: .failure(.waitTimeout))
                     Task { await self.withdraw(id) }
                 } else {
-                    parked[id] = continuation
+                    parked[id] = .task(continuation)
                 }
             }
         } onCancel: {
@@ -209,8 +239,8 @@ public actor Gatekeeper: PlatformObserver, Service {
     }
 
     private func requestWentAway(_ id: LeaseID) async {
-        if let continuation = parked.removeValue(forKey: id) {
-            continuation.resume(returning: .failure(.waitTimeout))
+        if let waiting = parked.removeValue(forKey: id) {
+            waiting.resume(.failure(.waitTimeout))
             await withdraw(id)
         } else if unparked.contains(id) {
             cancelledEarly.insert(id)
@@ -628,8 +658,8 @@ public actor Gatekeeper: PlatformObserver, Service {
     /// Hands an outcome to its parked request, or keeps it for a request about to park.
     @discardableResult
     private func deliver(_ outcome: Result<Lease, GatekeeperError>, to id: LeaseID) -> Bool {
-        if let continuation = parked.removeValue(forKey: id) {
-            continuation.resume(returning: outcome)
+        if let waiting = parked.removeValue(forKey: id) {
+            waiting.resume(outcome)
             return true
         }
         if unparked.contains(id) {
@@ -955,5 +985,20 @@ extension Result where Success == ((), [GatekeeperAction]) {
     fileprivate var actionsOrEmpty: [GatekeeperAction] {
         if case .success(let (_, actions)) = self { return actions }
         return []
+    }
+}
+
+/// How a parked request hears its outcome.
+private enum Parked {
+    /// A task suspended in ``Gatekeeper/outcome(of:)``.
+    case task(CheckedContinuation<Result<Lease, GatekeeperError>, Never>)
+    /// A callback given to ``Gatekeeper/submit(_:whenDecided:)``.
+    case callback(@Sendable (Result<Lease, GatekeeperError>) -> Void)
+
+    func resume(_ outcome: Result<Lease, GatekeeperError>) {
+        switch self {
+        case .task(let continuation): continuation.resume(returning: outcome)
+        case .callback(let whenDecided): whenDecided(outcome)
+        }
     }
 }

@@ -12,6 +12,10 @@ public protocol SlotKeeper: Actor, PlatformObserver {
     func acquire(_ request: AcquireRequest) async -> Result<Lease, GatekeeperError>
     /// Queues a request and returns its id at once.
     func submit(_ request: AcquireRequest) async -> LeaseID
+    /// Queues a request and hands its outcome to `whenDecided` (on the actor) instead of a waiting task.
+    func submit(_ request: AcquireRequest, whenDecided: @escaping @Sendable (Result<Lease, GatekeeperError>) -> Void) async -> LeaseID
+    /// Withdraws a request queued with `submit(_:whenDecided:)` whose client went away.
+    func withdraw(request id: LeaseID) async
     /// Waits for the outcome of a request queued with `submit`.
     func outcome(of id: LeaseID) async -> Result<Lease, GatekeeperError>
     /// A granted lease whose answer could not be delivered.

@@ -76,9 +76,20 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
+        answerResponse
+    }
+
+    /// The answer as a response.
+    var answerResponse: Response {
+        let (head, body) = answer
+        return Response(status: head.status, headers: head.headerFields, body: .init(byteBuffer: body))
+    }
+
+    /// The answer's head (without its length) and JSON body.
+    var answer: (head: HTTPResponse, body: ByteBuffer) {
         var headers: HTTPFields = [.contentType: "application/json"]
         if status == .serviceUnavailable { headers[.retryAfter] = "1" }
         for field in extraHeaders { headers.append(field) }
-        return Response(status: status, headers: headers, body: .init(byteBuffer: body))
+        return (HTTPResponse(status: status, headerFields: headers), body)
     }
 }

@@ -102,3 +102,36 @@ func waitCancellingOnHangUp<Value: Sendable>(
         task.cancel()
     }
 }
+
+/// Runs `work` like ``waitCancellingOnHangUp(channel:_:)``, for work that throws: cancelled when the client behind
+/// `channel` hangs up or the caller is cancelled.
+/// - Parameters:
+///   - channel: the request's connection.
+///   - work: what to run; it must end promptly once cancelled.
+func runCancellingOnHangUp<Value: Sendable>(
+    channel: any Channel,
+    _ work: @escaping @Sendable () async throws -> Value
+) async throws -> Value {
+    let result = await waitCancellingOnHangUp(channel: channel) { () async -> Result<Value, any Error> in
+        do {
+            return .success(try await work())
+        } catch {
+            return .failure(error)
+        }
+    }
+    return try result.get()
+}
+
+/// Returns when the client behind `channel` hangs up (see ``HangUpWatcher``), or when the calling task is
+/// cancelled; never without a watcher in the pipeline (only cancellation ends it then).
+/// - Parameter channel: the request's connection.
+func hangUp(of channel: any Channel) async {
+    let (hungUp, signal) = AsyncStream<Void>.makeStream()
+    channel.eventLoop.execute {
+        (try? channel.pipeline.syncOperations.handler(type: HangUpWatcher.self))?.onHangUp { signal.finish() }
+    }
+    for await _ in hungUp {}
+    channel.eventLoop.execute {
+        (try? channel.pipeline.syncOperations.handler(type: HangUpWatcher.self))?.stopWatching()
+    }
+}

@@ -48,8 +48,8 @@ public struct APIListenerOptions: Sendable {
     }
 }
 
-/// Builds the server of the local API: the Hummingbird application bound to its Unix socket, or, when the service
-/// manager passed a listening socket, an ``InheritedSocketServer`` on it with the same router and limits. It is a
+/// Builds the server of the local API (``APIHTTPServer``) on its Unix socket, bound here, or, when the service
+/// manager passed a listening socket, on that one, with the same router and limits. It is a
 /// `Service`: run it in the daemon's group. `onListening` runs once the socket accepts connections and (when bound
 /// here) has its mode and group.
 /// - Parameters:
@@ -63,45 +63,23 @@ public func makeAPIServer(
     onListening: @escaping @Sendable () async -> Void = {}
 ) throws -> any Service {
     let logger = api.logger
-    let http1 = HTTP1Channel.Configuration(
-        additionalChannelHandlers: [
-            ReceiveBufferSize(), PeerCredentialsRecorder(), CloseAfterResponseHandler(), ParseErrorAnswerHandler(), HangUpWatcher(),
-        ],
-        idleTimeout: .seconds(Int64(APILimits.headerTimeout.seconds))
-    )
+    let answering = APIAnswering(api: api)
     if let descriptor = options.inheritedFileDescriptor {
-        return InheritedSocketServer(
-            fileDescriptor: descriptor,
-            responder: buildAPIRouter(api).buildResponder(),
-            configuration: http1,
-            serverName: "slotgate",
-            maxConnections: options.maxConnections,
-            logger: logger
-        ) {
+        return APIHTTPServer(address: .inherited(descriptor), answering: answering, maxConnections: options.maxConnections, logger: logger) {
             logger.info("listening", metadata: ["socket": "\(options.socketPath)", "fd": "\(descriptor)"])
             await onListening()
         }
     }
     try UnixSocketFile.prepare(options.socketPath)
-    return Application(
-        router: buildAPIRouter(api),
-        server: .http1(configuration: http1),
-        configuration: .init(
-            address: .unixDomainSocket(path: options.socketPath),
-            serverName: "slotgate",
-            availableConnectionsDelegate: MaximumAvailableConnections(options.maxConnections)
-        ),
-        onServerRunning: { _ in
-            do {
-                try UnixSocketFile.setAccess(options.socketPath, mode: options.socketMode, group: options.socketGroup)
-            } catch {
-                logger.error("\(String(describing: error))")
-            }
-            logger.info("listening", metadata: ["socket": "\(options.socketPath)"])
-            await onListening()
-        },
-        logger: logger
-    )
+    return APIHTTPServer(address: .path(options.socketPath), answering: answering, maxConnections: options.maxConnections, logger: logger) {
+        do {
+            try UnixSocketFile.setAccess(options.socketPath, mode: options.socketMode, group: options.socketGroup)
+        } catch {
+            logger.error("\(String(describing: error))")
+        }
+        logger.info("listening", metadata: ["socket": "\(options.socketPath)"])
+        await onListening()
+    }
 }
 
 /// Builds the optional loopback TCP listener for `/metrics` and `/healthz` (`metrics.listen`).

@@ -37,7 +37,7 @@ struct LeaseRoutes {
         var request = request
         let wanted = try await Self.acquireRequest(&request, channel: context.channel)
         if Self.wantsStream(request) {
-            return streamed(wanted, request: request)
+            return streamed(wanted, channel: context.channel)
         }
         // A try-once request answers at once and keeps the connection alive. A waiting one closes it after the
         // answer, which says `Connection: close` so that pooled clients do not reuse it.
@@ -95,26 +95,24 @@ struct LeaseRoutes {
     /// the request out of the queue) instead of leaving a dead waiter in line until the next event fails to write.
     /// A grant whose event cannot be written is released, so the slot goes to the next waiter.
     @inline(never)
-    private func streamed(_ wanted: AcquireRequest, request: Request) -> Response {
+    private func streamed(_ wanted: AcquireRequest, channel: any Channel) -> Response {
         let gatekeeper = api.gatekeeper
         let metrics = api.metrics
         let body = ResponseBody { writer in
-            try await request.body.consumeWithCancellationOnInboundClose { _ in
-                let id = await gatekeeper.submit(wanted)
-                let outcome = try await Self.waitReportingPosition(id, gatekeeper: gatekeeper, writer: &writer)
-                switch outcome {
-                case .success(let lease):
-                    do {
-                        try Task.checkCancellation()
-                        try await writer.write(Self.line(GrantedEvent(lease: LeaseJSON(lease))))
-                    } catch {
-                        await gatekeeper.undeliverable(lease.id)
-                        throw error
-                    }
-                    metrics.granted(after: lease.waited)
-                case .failure(let error):
-                    try await writer.write(Self.line(ErrorEvent(error: .init(code: error.code, message: error.message))))
+            let id = await gatekeeper.submit(wanted)
+            let outcome = try await Self.waitReportingPosition(id, gatekeeper: gatekeeper, channel: channel, writer: &writer)
+            switch outcome {
+            case .success(let lease):
+                do {
+                    try Task.checkCancellation()
+                    try await writer.write(Self.line(GrantedEvent(lease: LeaseJSON(lease))))
+                } catch {
+                    await gatekeeper.undeliverable(lease.id)
+                    throw error
                 }
+                metrics.granted(after: lease.waited)
+            case .failure(let error):
+                try await writer.write(Self.line(ErrorEvent(error: .init(code: error.code, message: error.message))))
             }
             try await writer.finish(nil)
         }
@@ -123,14 +121,20 @@ struct LeaseRoutes {
     }
 
     /// Waits for the outcome of the queued request `id`, writing a `queued` event whenever its position changes and
-    /// at least every 15 s. A failed write (the client is gone) cancels the wait.
+    /// at least every 15 s. A failed write or the client hanging up (the connection's inbound side closing)
+    /// cancels the wait, which takes the request out of the queue.
     private static func waitReportingPosition(
         _ id: LeaseID,
         gatekeeper: any SlotKeeper,
+        channel: any Channel,
         writer: inout any ResponseBodyWriter
     ) async throws -> Result<Lease, GatekeeperError> {
         try await withThrowingTaskGroup(of: Result<Lease, GatekeeperError>?.self) { group in
             group.addTask { await gatekeeper.outcome(of: id) }
+            group.addTask {
+                await hangUp(of: channel)
+                throw CancellationError()
+            }
             var lastPosition: (Int, Int)? = nil
             var version = await gatekeeper.currentQueueVersion
             var lastWrite = ContinuousClock.now

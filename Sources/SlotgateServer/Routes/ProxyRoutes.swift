@@ -70,10 +70,9 @@ struct ProxyRoutes {
         let key = request.headers[.idempotencyKey] ?? UUID().uuidString.lowercased()
         let forwarded = HTTPHeaders(request.headers.map { ($0.name.rawName, $0.value) })
         // The client hanging up at any point (in the queue, or while the platform answers) cancels the exchange.
-        // The body can be handed over once only, so one call covers it all; Hummingbird closes the connection
-        // after such a request, and every answer says so.
+        // The connection closes after such a request, and every answer says so.
         do {
-            var response = try await request.body.consumeWithCancellationOnInboundClose { _ in
+            var response = try await runCancellingOnHangUp(channel: context.channel) {
                 try await exchange(platform: platform, options: options, body: body, peer: peer, key: key, forwarded: forwarded)
             }
             response.headers[.connection] = "close"
