@@ -51,6 +51,8 @@ public actor Gatekeeper: PlatformObserver, Service {
     private var sleeper: CheckedContinuation<Void, Never>?
     /// A wake-up that arrived while the loop was not asleep.
     private var wakePending = false
+    /// The deadline the timer loop sleeps until; nil while it sleeps without one or is awake.
+    private var sleepDeadline: Timestamp?
     /// Bumped whenever waiters' positions may have changed.
     private var queueVersion: UInt64 = 0
     private var queueWatchers: [UInt64: CheckedContinuation<UInt64, Never>] = [:]
@@ -457,7 +459,7 @@ public actor Gatekeeper: PlatformObserver, Service {
             await execute(machine.shutdown())
         }
         workContinuation.finish()
-        wake()
+        wake(force: true)
     }
 
     // MARK: PlatformObserver
@@ -522,7 +524,7 @@ public actor Gatekeeper: PlatformObserver, Service {
     ///   - beat: what to do on each beat; it must return quickly.
     public func setHeartbeat(interval: Duration, beat: @escaping @Sendable () -> Void) {
         heartbeat = (interval, beat)
-        wake()
+        wake(force: true)
     }
 
     private func timerLoop() async {
@@ -555,6 +557,8 @@ public actor Gatekeeper: PlatformObserver, Service {
     /// Sleeps until the deadline or an earlier wake-up, whichever comes first.
     private func sleep(until deadline: Timestamp?) async {
         let clock = self.clock
+        sleepDeadline = deadline
+        defer { sleepDeadline = nil }
         await withTaskGroup(of: Bool.self) { group in
             if let deadline {
                 group.addTask {
@@ -569,7 +573,7 @@ public actor Gatekeeper: PlatformObserver, Service {
             let woken = await group.next() ?? true
             group.cancelAll()
             // The deadline came first: release the wake-up child, which otherwise waits forever.
-            if !woken { wake() }
+            if !woken { wake(force: true) }
         }
     }
 
@@ -584,9 +588,17 @@ public actor Gatekeeper: PlatformObserver, Service {
         }
     }
 
-    /// Wakes the timer loop so it recomputes its deadline.
-    private func wake() {
+    /// Wakes the timer loop so it recomputes its deadline, unless it sleeps until a deadline no later than the
+    /// machine's next one (most requests change nothing the loop waits for). Each turn starts a sleep whose timer
+    /// stays armed until its deadline even once cancelled, so waking it for nothing on every request would pile
+    /// up timers, one per request still waiting. `force` wakes it whatever the deadlines.
+    private func wake(force: Bool = false) {
         if let sleeper {
+            if !force, shared == nil, !stopping, let sleepDeadline,
+                machine.nextDeadline(now: clock.now).map({ $0 >= sleepDeadline }) ?? true
+            {
+                return
+            }
             self.sleeper = nil
             sleeper.resume()
         } else {

@@ -19,16 +19,21 @@ import Glibc
 #endif
 
 /// What answers a connection's requests: the router, and the gatekeeper directly for requests to take a slot.
-struct APIAnswering: Sendable {
+/// One for the server, shared by every connection's handler.
+final class APIAnswering: Sendable {
     /// What the routes need.
     let api: APIContext
     /// Runs the router on a request; errors become their documented answers.
     let respond: @Sendable (Request, any Channel) async -> Response
 
+    /// Where connections whose request waits for a slot are kept.
+    let parked: ParkingLot
+
     init(api: APIContext) {
         let responder = buildAPIRouter(api).buildResponder()
         let logger = api.logger
         self.api = api
+        self.parked = ParkingLot(gatekeeper: api.gatekeeper, metrics: api.metrics)
         self.respond = { request, channel in
             let context = SlotgateRequestContext(source: .init(channel: channel, logger: logger))
             do {
@@ -79,6 +84,12 @@ final class APIConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler 
     }
 
     private let answering: APIAnswering
+    /// The connection's socket; SwiftNIO owns it until the connection moves to the parking lot.
+    private let descriptor: CInt
+    /// The connection's place in the listener's count.
+    private let ticket: ConnectionTicket
+    /// The connection moved to the parking lot: the channel closed, the connection did not.
+    private var moved = false
     private var state = State.idle
     private var parking = Parking.none
     /// Parts of requests sent before the current one was answered (pipelining); read once it is.
@@ -91,16 +102,27 @@ final class APIConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler 
     private var clientGone = false
     private var context: ChannelHandlerContext?
 
-    init(answering: APIAnswering) {
+    init(answering: APIAnswering, descriptor: CInt, ticket: ConnectionTicket) {
         self.answering = answering
+        self.descriptor = descriptor
+        self.ticket = ticket
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        // A client that connects and sends nothing does not hold up the accepting of others for long.
+        let ticket = self.ticket
+        context.eventLoop.scheduleTask(in: .milliseconds(20)) { ticket.settle() }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        ticket.settle()
+        context.fireChannelReadComplete()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        if !moved { ticket.release() }
     }
 
     // MARK: Reading requests
@@ -188,7 +210,7 @@ final class APIConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler 
     /// The client cannot send more (it closed or half-closed its socket, or the connection failed). A parked
     /// request is withdrawn; a request being answered otherwise is answered, then the connection closes.
     private func clientHungUp(context: ChannelHandlerContext) {
-        guard !clientGone else { return }
+        guard !clientGone, !moved else { return }
         clientGone = true
         switch state {
         case .idle:
@@ -254,6 +276,7 @@ final class APIConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler 
         }
         let closing = wanted.wait.map { $0 > .zero } ?? true
         if closing { state = .answering(closing: true) }
+        if closing, !clientGone, moveToParkingLot(wanted, context: context) { return }
         parking = .submitting
         let eventLoop = context.eventLoop
         let handler = NIOLoopBound(self, eventLoop: eventLoop)
@@ -264,6 +287,19 @@ final class APIConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler 
             }
             eventLoop.execute { handler.value.queued(id) }
         }
+    }
+
+    /// Hands the connection, whose request waits, to the parking lot: its socket is duplicated, the channel closes
+    /// (SwiftNIO stops watching and closes its descriptor; the connection lives on in the duplicate) and the lot
+    /// queues the request. False, and nothing changed, when the socket cannot be duplicated.
+    private func moveToParkingLot(_ wanted: AcquireRequest, context: ChannelHandlerContext) -> Bool {
+        let duplicate = fcntl(descriptor, F_DUPFD_CLOEXEC, 0)
+        guard duplicate >= 0 else { return false }
+        moved = true
+        ticket.settle()
+        context.close(promise: nil)
+        answering.parked.park(duplicate, request: wanted, ticket: ticket)
+        return true
     }
 
     /// The gatekeeper took the request under `id`.

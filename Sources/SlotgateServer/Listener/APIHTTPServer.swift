@@ -9,11 +9,11 @@ import Hummingbird
 import HummingbirdCore
 import Logging
 import NIOCore
-import NIOExtras
 import NIOHTTP1
 import NIOHTTPTypesHTTP1
 import NIOPosix
 import ServiceLifecycle
+import Synchronization
 
 /// The local API's server: SwiftNIO channel handlers in front of the Hummingbird router.
 ///
@@ -39,46 +39,62 @@ struct APIHTTPServer: Service {
     let onServerRunning: @Sendable () async -> Void
 
     func run() async throws {
-        let group = MultiThreadedEventLoopGroup.singleton
-        let quiescing = ServerQuiescingHelper(group: group)
-        let maxConnections = self.maxConnections
+        let listener: UnixListener
+        switch address {
+        case .path(let path): listener = try UnixListener(path: path, maxConnections: maxConnections, logger: logger)
+        case .inherited(let descriptor): listener = UnixListener(descriptor: descriptor, maxConnections: maxConnections, logger: logger)
+        }
+        let open = OpenChannels()
         let answering = self.answering
         let logger = self.logger
-        let bootstrap = ServerBootstrap(group: group)
-            .serverChannelOption(ChannelOptions.backlog, value: 256)
-            .serverChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(AvailableConnectionsChannelHandler(maxConnections: maxConnections))
-                    try channel.pipeline.syncOperations.addHandler(quiescing.makeServerChannelHandler(channel: channel))
+        listener.start { descriptor, ticket in
+            ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .channelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try Self.configure(channel, answering: answering, descriptor: descriptor, ticket: ticket, logger: logger)
+                    }
                 }
-            }
-            .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try Self.configure(channel, answering: answering, logger: logger) }
-            }
-        let server: any Channel
-        switch address {
-        case .path(let path): server = try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get()
-        case .inherited(let descriptor): server = try await bootstrap.withBoundSocket(descriptor: descriptor).get()
+                .withConnectedSocket(descriptor)
+                .whenComplete { result in
+                    switch result {
+                    case .success(let channel): open.add(channel)
+                    case .failure(let error):
+                        logger.debug("a connection could not be set up", metadata: ["error": "\(error)"])
+                        ticket.release()
+                    }
+                }
         }
-        let stopped = group.any().makePromise(of: Void.self)
+        await onServerRunning()
+        do {
+            try await gracefulShutdown()
+        } catch {
+            // Cancelled: stop at once.
+            listener.stop()
+            open.closeAll()
+            return
+        }
+        // Stop accepting; idle connections close now, busy ones after their answer; parked requests were answered
+        // `shutting_down` by the gatekeeper, which shuts down first.
+        listener.stop()
+        open.quiesceAll()
         await withTaskCancellationHandler {
-            await withGracefulShutdownHandler {
-                await onServerRunning()
-                // Ends when the listening socket closes and every connection has closed after its answer.
-                try? await stopped.futureResult.get()
-            } onGracefulShutdown: {
-                quiescing.initiateShutdown(promise: stopped)
-            }
+            await listener.drained()
         } onCancel: {
-            server.close(promise: nil)
-            stopped.succeed()
+            open.closeAll()
+            listener.stopWaitingForDrain()
         }
     }
 
     /// A connection's pipeline: HTTP/1 framing with NIO's limits, the HTTP types, the daemon's own handlers, the
     /// idle and quiesce handling of Hummingbird, then the answering handler.
-    static func configure(_ channel: any Channel, answering: APIAnswering, logger: Logger) throws {
+    static func configure(
+        _ channel: any Channel,
+        answering: APIAnswering,
+        descriptor: CInt,
+        ticket: ConnectionTicket,
+        logger: Logger
+    ) throws {
         var limits = NIOHTTPDecoderLimitConfiguration()
         limits.maxHeaderFieldSize = 80 * 1024
         limits.maxHeaderListSize = 80 * 1024
@@ -94,6 +110,31 @@ struct APIHTTPServer: Service {
         try operations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
         try operations.addHandlers([ReceiveBufferSize(), PeerCredentialsRecorder(), CloseAfterResponseHandler(), HangUpWatcher()])
         try operations.addHandler(HTTPConnectionStateHandler(idleTimeout: APILimits.headerTimeout, logger: logger))
-        try operations.addHandler(APIConnectionHandler(answering: answering))
+        try operations.addHandler(APIConnectionHandler(answering: answering, descriptor: descriptor, ticket: ticket))
+    }
+}
+
+/// The connections served in SwiftNIO, for a graceful shutdown.
+final class OpenChannels: Sendable {
+    private let channels = Mutex<[ObjectIdentifier: any Channel]>([:])
+
+    func add(_ channel: any Channel) {
+        let key = ObjectIdentifier(channel)
+        channels.withLock { $0[key] = channel }
+        channel.closeFuture.whenComplete { [self] _ in
+            _ = channels.withLock { $0.removeValue(forKey: key) }
+        }
+    }
+
+    /// Asks every connection to close once it has answered its request (Hummingbird's connection handler closes
+    /// an idle one at once).
+    func quiesceAll() {
+        for channel in channels.withLock({ Array($0.values) }) {
+            channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        }
+    }
+
+    func closeAll() {
+        for channel in channels.withLock({ Array($0.values) }) { channel.close(promise: nil) }
     }
 }
