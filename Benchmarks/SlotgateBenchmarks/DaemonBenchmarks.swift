@@ -58,15 +58,23 @@ struct Bench {
             "SLOTGATE_LOG_LEVEL": "warning",
         ]
         environment.merge(daemonEnvironment) { _, new in new }
-        let daemon = try Child(
-            binaries + "/slotgated",
-            ["--socket", socket, "--state-dir", directory],
-            environment: environment,
-            logPath: directory + "/daemon.log"
-        )
+        let daemon: Child
+        do {
+            daemon = try Child(
+                binaries + "/slotgated",
+                ["--socket", socket, "--state-dir", directory],
+                environment: environment,
+                logPath: directory + "/daemon.log"
+            )
+        } catch {
+            simulator.stop()
+            throw error
+        }
         let bench = Bench(directory: directory, simulator: simulator, simulatorPort: port, daemon: daemon, socket: socket)
         guard waitUntil(15, { (try? bench.status())?["upstream"].flatMap { ($0 as? [String: Any])?["healthy"] as? Bool } == true }) else {
-            throw RawHTTP.Failure(description: "slotgated did not become healthy: \(daemon.log)")
+            let log = daemon.log
+            bench.stop()
+            throw RawHTTP.Failure(description: "slotgated did not become healthy: \(log)")
         }
         return bench
     }

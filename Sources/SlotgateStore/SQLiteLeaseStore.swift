@@ -129,7 +129,8 @@ public final class SQLiteLeaseStore: LeaseStore {
 
     // MARK: LeasePersistence
 
-    /// Replaces the rows of `leases` in one transaction; returns once it is committed with `synchronous=FULL`.
+    /// Replaces the rows of `leases` in one transaction; returns once it is committed with `synchronous=FULL`
+    /// (on disk), unless every lease in it has ended or is draining (see ``onlyEnds(_:)``).
     /// Waiting leases are never written (a waiter does not survive a restart).
     /// - Parameter leases: the leases.
     /// - Throws: `StoreError` `write_failed` (a full disk, a read-only file system, an I/O error).
@@ -137,7 +138,10 @@ public final class SQLiteLeaseStore: LeaseStore {
         let rows = leases.filter { $0.state != .waiting }
         guard !rows.isEmpty else { return }
         do {
-            try await database.write { db in
+            // GRDB's blocking call runs the transaction on the calling thread (its queue is idle: dispatch_sync), so
+            // a grant costs no hop to a dispatch thread and back. The caller is the gatekeeper, which waits for the
+            // commit either way; on the daemon it runs on the request's event loop.
+            try writeNow(waitingForDisk: !Self.onlyEnds(rows)) { db in
                 let statement = try db.cachedStatement(sql: LedgerSchema.upsert)
                 for lease in rows { try statement.execute(arguments: LeaseRow.arguments(lease)) }
             }
@@ -152,7 +156,7 @@ public final class SQLiteLeaseStore: LeaseStore {
     public func forget(_ ids: [LeaseID]) async throws {
         guard !ids.isEmpty else { return }
         do {
-            try await database.write { db in
+            try writeNow { db in
                 let statement = try db.cachedStatement(sql: "DELETE FROM lease WHERE id = ?")
                 for id in ids { try statement.execute(arguments: [id.rawValue]) }
             }
@@ -160,6 +164,41 @@ public final class SQLiteLeaseStore: LeaseStore {
             throw Self.classify(error, path: path, opening: false)
         }
         try await pruneIfDue()
+    }
+
+    /// Whether a write only ends leases or starts their draining (released, expired, draining): one the daemon
+    /// may lose to a crash of the operating system or a power cut without breaking an invariant. Its commit is in
+    /// the OS when it returns (a crash of the daemon keeps it), and the next commit that waits for the disk makes it
+    /// durable too. Were it lost, the restarted daemon would read those leases as still granted or bound: it counts
+    /// their slots as held until they expire or their sessions end, which is conservative (no over-grant, no early
+    /// free, no leak); and every process that could have held them died with the host. Grants, binds, renewals
+    /// and everything else wait for the disk (invariant 4).
+    /// - Parameter rows: the leases of the write.
+    static func onlyEnds(_ rows: [Lease]) -> Bool {
+        rows.allSatisfy { $0.state == .released || $0.state == .expired || $0.state == .draining }
+    }
+
+    /// One transaction with GRDB's blocking call (a synchronous function, so that the blocking overload is taken).
+    /// Without `waitingForDisk` the transaction commits with `synchronous=NORMAL` (no fsync of the WAL) and FULL is
+    /// set again at once.
+    private func writeNow(waitingForDisk: Bool = true, _ updates: (Database) throws -> Void) throws {
+        guard !waitingForDisk else {
+            try database.write(updates)
+            return
+        }
+        try database.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            do {
+                try db.inTransaction {
+                    try updates(db)
+                    return .commit
+                }
+            } catch {
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+                throw error
+            }
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
     }
 
     // MARK: LeaseStore

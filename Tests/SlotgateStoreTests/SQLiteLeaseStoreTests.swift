@@ -7,8 +7,9 @@
 
 import Foundation
 import SlotgateCore
-import SlotgateStore
 import Testing
+
+@testable import SlotgateStore
 
 #if canImport(Glibc)
 import Glibc
@@ -92,6 +93,29 @@ struct SQLiteLeaseStoreTests {
         #expect(try await store.pragma("synchronous") == "2")
         #expect(try await store.pragma("auto_vacuum") == "2")
         #expect(try await store.pragma("busy_timeout") == "5000")
+    }
+
+    @Test("a write that only ends leases commits without waiting for the disk; FULL is back for the next one")
+    func endingWritesDoNotWaitForTheDisk() async throws {
+        var bound = Sample.granted(2)
+        bound.state = .bound
+        var draining = Sample.granted(3)
+        draining.state = .draining
+        var expired = Sample.granted(4)
+        expired.state = .expired
+        let released = Sample.ended(5, at: Sample.start)
+        #expect(SQLiteLeaseStore.onlyEnds([released, expired, draining]))
+        #expect(!SQLiteLeaseStore.onlyEnds([released, Sample.granted(1)]), "a grant in the same write waits for the disk")
+        #expect(!SQLiteLeaseStore.onlyEnds([bound]))
+
+        let directory = try ScratchDirectory()
+        defer { directory.remove() }
+        let store = try open(directory)
+        try await store.write([Sample.granted(1)])
+        try await store.write([released, expired])
+        #expect(try await store.pragma("synchronous") == "2", "the next grant is written with synchronous=FULL again")
+        let reopened = try open(directory)
+        #expect(try await reopened.load().map(\.id).sorted() == [Sample.granted(1).id, expired.id, released.id].sorted())
     }
 
     @Test("a ledger with a newer schema version is refused with a message naming the file and --reset-state")

@@ -12,6 +12,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOHTTPTypes
+import NIOPosix
 import SlotgateCore
 
 #if canImport(Glibc)
@@ -28,6 +29,9 @@ final class APIAnswering: Sendable {
 
     /// Where connections whose request waits for a slot are kept.
     let parked: ParkingLot
+
+    /// Request tasks run on the event loop of their connection.
+    let executors = EventLoopTaskExecutors(MultiThreadedEventLoopGroup.singleton)
 
     init(api: APIContext) {
         let responder = buildAPIRouter(api).buildResponder()
@@ -243,7 +247,7 @@ final class APIConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler 
         let eventLoop = context.eventLoop
         let handler = NIOLoopBound(self, eventLoop: eventLoop)
         let answering = self.answering
-        Task {
+        Task(executorPreference: answering.executors.executor(for: eventLoop)) {
             let response = await answering.respond(request, channel)
             await APIConnectionHandler.write(response, through: handler, on: eventLoop)
         }
@@ -281,7 +285,7 @@ final class APIConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler 
         let eventLoop = context.eventLoop
         let handler = NIOLoopBound(self, eventLoop: eventLoop)
         let gatekeeper = answering.api.gatekeeper
-        Task {
+        Task(executorPreference: answering.executors.executor(for: eventLoop)) {
             let id = await gatekeeper.submit(wanted) { outcome in
                 eventLoop.execute { handler.value.decided(outcome) }
             }
