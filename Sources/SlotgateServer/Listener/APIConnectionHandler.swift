@@ -14,6 +14,7 @@ import NIOHTTP1
 import NIOHTTPTypes
 import NIOPosix
 import SlotgateCore
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -456,9 +457,19 @@ final class APIConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler 
         return promise.futureResult
     }
 
+    /// The last `Date` value and its second: formatted once a second, not once an answer.
+    private static let lastDate = Mutex<(second: time_t, text: String)>((0, ""))
+
     /// Now as an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`).
     static func httpDate() -> String {
         var now = time(nil)
+        if let cached = lastDate.withLock({ $0.second == now ? $0.text : nil }) { return cached }
+        let text = formatDate(&now)
+        lastDate.withLock { $0 = (now, text) }
+        return text
+    }
+
+    private static func formatDate(_ now: inout time_t) -> String {
         var parts = tm()
         gmtime_r(&now, &parts)
         var buffer = [CChar](repeating: 0, count: 64)
