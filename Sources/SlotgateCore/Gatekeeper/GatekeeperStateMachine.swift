@@ -413,11 +413,10 @@ public struct GatekeeperStateMachine: Sendable {
             }
             if reading.sentAt > after {
                 endedCounting.remove(id)
-                if var lease = leases[id] {
-                    lease.countsUntilSnapshotAfter = nil
-                    leases[id] = lease
-                    actions.append(.persist(lease))
-                }
+                // Not written to the ledger: a lease restored with the mark counts only until the first reading
+                // after the restart, which is sent after the mark. Writing every such lease at each poll made a
+                // busy minute's ended leases one long transaction in front of the next request.
+                leases[id]?.countsUntilSnapshotAfter = nil
             }
         }
         if reading.sessions != nil {
