@@ -22,6 +22,8 @@ extension EndToEnd {
         @Test("a kept-alive connection is not closed after a lease answer unless the answer says Connection: close")
         func keepAliveAfterLeaseAnswer() async throws {
             try await withStack(simulator: SimulatorOptions(limit: 1, runMilliseconds: "none")) { _, daemon, _ in
+                // Ready comes before the first platform reading; a try-once request in between gets 503.
+                try await daemon.waitForStatus("a platform reading") { ($0["upstream"] as? [String: Any])?["healthy"] as? Bool == true }
                 let requests = [
                     Self.request("POST", "/v1/leases", #"{"holder":"pooled","wait_s":0}"#),
                     Self.request("POST", "/v1/leases", #"{"holder":"pooled","wait_s":0}"#),

@@ -174,8 +174,9 @@ final class DaemonProcess: Sendable {
         return try await request(.POST, "/v1/leases", json: body, timeout: timeout)
     }
 
-    /// `POST /v1/leases` that must be granted; returns the lease.
-    func grantedLease(holder: String = "e2e", wait: Double = 0, claimTTL: Double? = nil) async throws -> [String: Any] {
+    /// `POST /v1/leases` that must be granted; returns the lease. It waits (10 s by default): a daemon is ready
+    /// before its first platform reading, and a try-once request in between is answered `upstream_unavailable`.
+    func grantedLease(holder: String = "e2e", wait: Double = 10, claimTTL: Double? = nil) async throws -> [String: Any] {
         let reply = try await acquire(holder: holder, wait: wait, claimTTL: claimTTL)
         guard reply.status == 201, let lease = reply.json else { throw HarnessError("expected a granted lease, got \(reply)") }
         return lease
