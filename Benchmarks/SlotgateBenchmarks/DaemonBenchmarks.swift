@@ -192,12 +192,8 @@ func roundTrips() throws {
                 samples.append(began.duration(to: .now))
             }
         }
-        let sorted = samples.all.sorted()
-        guard !sorted.isEmpty else { continue }
-        print(
-            "acquire+release round trip, \(clients) client(s): n=\(sorted.count) p50=\(ms(percentile(sorted, 0.5))) "
-                + "p99=\(ms(percentile(sorted, 0.99))) failures=\(failures.all.count)"
-        )
+        guard let figures = latencies(samples.all) else { continue }
+        print("acquire+release round trip, \(clients) client(s): \(figures) failures=\(failures.all.count)")
     }
 }
 
@@ -232,11 +228,8 @@ func handOff() throws {
             _ = try bench.client().request("DELETE", "/v1/leases/\(next)")
         }
     }
-    let sorted = samples.all.sorted()
-    guard !sorted.isEmpty else { return }
-    print(
-        "release-to-grant hand-off (holder releases an ended session): n=\(sorted.count) p50=\(ms(percentile(sorted, 0.5))) p99=\(ms(percentile(sorted, 0.99)))"
-    )
+    guard let figures = latencies(samples.all) else { return }
+    print("release-to-grant hand-off (holder releases an ended session): \(figures)")
 }
 
 /// 60 sessions of 500 ms through `slotgate run`-style clients against limit 3: acquire, create, bind, wait for the

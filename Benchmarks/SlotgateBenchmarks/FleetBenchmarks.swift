@@ -110,17 +110,12 @@ func fleetGrants(_ fleet: FleetBench, hosts: Int) throws {
     }
     let statements = fleet.counter("slotgate_fleet_db_statements_total") - statementsBefore
     let decisions = fleet.counter("slotgate_fleet_decisions_total") - decisionsBefore
-    let sortedGrants = grants.all.sorted()
-    let sortedRounds = rounds.all.sorted()
-    guard !sortedGrants.isEmpty else { return }
-    print(
-        "  \(hosts) host(s), 1 client: grant p50=\(ms(percentile(sortedGrants, 0.5))) p99=\(ms(percentile(sortedGrants, 0.99))); "
-            + "grant+release p50=\(ms(percentile(sortedRounds, 0.5))) p99=\(ms(percentile(sortedRounds, 0.99))); n=\(sortedGrants.count)"
-    )
+    guard let grantFigures = latencies(grants.all), let roundFigures = latencies(rounds.all) else { return }
+    print("  \(hosts) host(s), 1 client: grant \(grantFigures); grant+release \(roundFigures)")
     print(
         String(
             format: "  \(hosts) host(s): %.1f database statements per grant+release (%.0f decisions, %.1f statements each, timer looks included)",
-            statements / Double(sortedGrants.count),
+            statements / Double(grants.all.count),
             decisions,
             decisions > 0 ? statements / decisions : 0
         )
@@ -139,11 +134,8 @@ func fleetGrants(_ fleet: FleetBench, hosts: Int) throws {
             _ = try? client.request("DELETE", "/v1/leases/\(id)")
         }
     }
-    let sorted = parallel.all.sorted()
-    guard !sorted.isEmpty else { return }
-    print(
-        "  \(hosts) hosts, 1 client on each at once: grant p50=\(ms(percentile(sorted, 0.5))) p99=\(ms(percentile(sorted, 0.99))); n=\(sorted.count)"
-    )
+    guard let figures = latencies(parallel.all) else { return }
+    print("  \(hosts) hosts, 1 client on each at once: grant \(figures)")
 }
 
 /// Limit 1: host h0 holds the slot with a bound session; a request waits on host h1; the session ends and h0's
@@ -175,11 +167,8 @@ func fleetHandOff() async throws {
             _ = try RawHTTP(unixPath: fleet.sockets[1]).request("DELETE", "/v1/leases/\(next)")
         }
     }
-    let sorted = samples.all.sorted()
-    guard !sorted.isEmpty else { return }
-    print(
-        "  hand-off across hosts (release on h0 → grant on h1): n=\(sorted.count) p50=\(ms(percentile(sorted, 0.5))) p99=\(ms(percentile(sorted, 0.99)))"
-    )
+    guard let figures = latencies(samples.all) else { return }
+    print("  hand-off across hosts (release on h0 → grant on h1): \(figures)")
 }
 
 /// The platform calls of a fleet of three, busy (a request waits: fast pace, 2 s) and idle (30 s), against one

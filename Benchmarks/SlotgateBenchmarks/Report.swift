@@ -28,3 +28,10 @@ func report(_ name: String, _ samples: [Duration]) {
 func ms(_ duration: Duration) -> String {
     String(format: "%.3f ms", duration.seconds * 1000)
 }
+
+/// `n=… p50=… p99=…` of wall-clock samples in milliseconds, or nil when there are none.
+func latencies(_ samples: [Duration]) -> String? {
+    let sorted = samples.sorted()
+    guard !sorted.isEmpty else { return nil }
+    return "n=\(sorted.count) p50=\(ms(percentile(sorted, 0.5))) p99=\(ms(percentile(sorted, 0.99)))"
+}

@@ -56,8 +56,8 @@ extension EndToEnd {
                     parked.append(try OpenRequest.acquire(path: path, body: #"{"holder":"p\#(index)","wait_s":60}"#, streamed: false))
                 }
                 try await daemon.waitForStatus("3 waiting") { DaemonProcess.waiting($0) == 3 }
+                // Connected before the next client: the listen backlog hands connections out in order.
                 parked.append(try OpenRequest.acquire(path: path, body: #"{"holder":"p3","wait_s":60}"#, streamed: false))
-                try await Task.sleep(for: .milliseconds(300))
 
                 let status = Array("GET /v1/status HTTP/1.1\r\nHost: slotgate\r\n\r\n".utf8)
                 let pending = try OpenRequest(path: path, request: status)

@@ -15,7 +15,7 @@ import Testing
 /// same lease, whatever its strings hold.
 @Suite struct LeaseJSONTests {
     static func lease(holder: String, host: String = "host-1", session: String? = nil, state: LeaseState) throws -> Lease {
-        var random = SplitMix(seed: 42)
+        var random = SplitMix64(seed: 42)
         let requested = Timestamp(millisecondsSinceEpoch: 1_795_000_000_123)
         var lease = Lease(
             id: LeaseID(time: requested, random: &random),
@@ -53,20 +53,5 @@ import Testing
             #expect(written == encoded, "holder \(holder.debugDescription), state \(state)")
             #expect(written.count == 14)
         }
-    }
-}
-
-/// A seeded generator for lease ids.
-private struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var value = state
-        value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
-        return value ^ (value >> 31)
     }
 }

@@ -331,17 +331,8 @@ final class APIConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler 
             return
         }
         let closing = if case .answering(closing: true) = state { true } else { false }
-        switch outcome {
-        case .success(let lease):
-            answering.api.metrics.granted(after: lease.waited)
-            var fields: HTTPFields = [.contentType: "application/json"]
-            if closing { fields[.connection] = "close" }
-            writeAnswer((HTTPResponse(status: .created, headerFields: fields), LeaseJSON(lease).text), context: context)
-        case .failure(let error):
-            var answer = APIError(error)
-            if closing { answer.extraHeaders[.connection] = "close" }
-            writeAnswer(answer.answer, context: context)
-        }
+        if case .success(let lease) = outcome { answering.api.metrics.granted(after: lease.waited) }
+        writeAnswer(JSONResponse.acquireAnswer(outcome, closing: closing), context: context)
     }
 
     /// Answers before the request is read whole, and closes the connection after.
@@ -368,6 +359,8 @@ final class APIConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler 
     }
 
     private func writeHead(_ head: HTTPResponse, context: ChannelHandlerContext) {
+        // An answer that says `Connection: close` (a 413, a proxied create) closes the connection after it.
+        if head.headerFields[.connection]?.lowercased() == "close", case .answering = state { state = .answering(closing: true) }
         var head = head
         head.headerFields[.date] = Self.httpDate()
         head.headerFields[.server] = "slotgate"

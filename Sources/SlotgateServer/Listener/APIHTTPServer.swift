@@ -108,7 +108,7 @@ struct APIHTTPServer: Service {
             withDecoderLimitConfiguration: limits
         )
         try operations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
-        try operations.addHandlers([ReceiveBufferSize(), PeerCredentialsRecorder(), CloseAfterResponseHandler(), HangUpWatcher()])
+        try operations.addHandlers([ReceiveBufferSize(), PeerCredentialsRecorder(), HangUpWatcher()])
         try operations.addHandler(HTTPConnectionStateHandler(idleTimeout: APILimits.headerTimeout, logger: logger))
         try operations.addHandler(APIConnectionHandler(answering: answering, descriptor: descriptor, ticket: ticket))
     }

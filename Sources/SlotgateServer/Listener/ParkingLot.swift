@@ -151,21 +151,10 @@ final class ParkingLot: Sendable {
 
     /// The whole HTTP/1.1 answer: 201 with the lease, or the error's status and body; the connection closes.
     static func answer(_ outcome: Result<Lease, GatekeeperError>) -> [UInt8] {
-        let head: HTTPResponse
-        let body: ByteBuffer
-        switch outcome {
-        case .success(let lease):
-            head = HTTPResponse(status: .created, headerFields: [.contentType: "application/json"])
-            body = LeaseJSON(lease).text
-        case .failure(let error):
-            (head, body) = APIError(error).answer
-        }
+        let (head, body) = JSONResponse.acquireAnswer(outcome, closing: true)
         var text = "HTTP/1.1 \(head.status.code) \(head.status.reasonPhrase)\r\n"
-        for field in head.headerFields where field.name != .connection && field.name != .contentLength {
-            text += "\(field.name.rawName): \(field.value)\r\n"
-        }
-        text += "Content-Length: \(body.readableBytes)\r\nConnection: close\r\n"
-        text += "Date: \(APIConnectionHandler.httpDate())\r\nServer: slotgate\r\n\r\n"
+        for field in head.headerFields { text += "\(field.name.rawName): \(field.value)\r\n" }
+        text += "Content-Length: \(body.readableBytes)\r\nDate: \(APIConnectionHandler.httpDate())\r\nServer: slotgate\r\n\r\n"
         var bytes = Array(text.utf8)
         bytes.append(contentsOf: body.readableBytesView)
         return bytes

@@ -42,9 +42,9 @@ struct LeaseRoutes {
         // A try-once request answers at once and keeps the connection alive. A waiting one closes it after the
         // answer, which says `Connection: close` so that pooled clients do not reuse it.
         guard wanted.wait.map({ $0 > .zero }) ?? true else {
-            return try answer(await api.gatekeeper.acquire(wanted), closing: false)
+            return answer(await api.gatekeeper.acquire(wanted), closing: false)
         }
-        return try answer(await waitForSlot(wanted, channel: context.channel), closing: true)
+        return answer(await waitForSlot(wanted, channel: context.channel), closing: true)
     }
 
     /// The checked body of `POST /v1/leases`, with the credentials of the process that sent it.
@@ -66,20 +66,13 @@ struct LeaseRoutes {
         return await waitCancellingOnHangUp(channel: channel) { await gatekeeper.outcome(of: id) }
     }
 
-    /// The answer to `POST /v1/leases`: 201 with the lease, or the error. Not inlined, so its temporaries (a lease,
-    /// its JSON) stay on the thread's stack instead of widening the async frame of `acquire`.
+    /// The answer to `POST /v1/leases` as a response. Not inlined, so its temporaries (a lease, its JSON) stay on
+    /// the thread's stack instead of widening the async frame of `acquire`.
     @inline(never)
-    private func answer(_ result: Result<Lease, GatekeeperError>, closing: Bool) throws -> Response {
-        let headers: HTTPFields = closing ? [.connection: "close"] : [:]
-        switch result {
-        case .success(let lease):
-            api.metrics.granted(after: lease.waited)
-            return JSONResponse.lease(.created, lease, headers: headers)
-        case .failure(let error):
-            var answer = APIError(error)
-            for field in headers { answer.extraHeaders.append(field) }
-            throw answer
-        }
+    private func answer(_ result: Result<Lease, GatekeeperError>, closing: Bool) -> Response {
+        if case .success(let lease) = result { api.metrics.granted(after: lease.waited) }
+        let (head, body) = JSONResponse.acquireAnswer(result, closing: closing)
+        return Response(status: head.status, headers: head.headerFields, body: .init(byteBuffer: body))
     }
 
     private static func wantsStream(_ request: Request) -> Bool {
@@ -295,6 +288,21 @@ struct LeaseRoutes {
 
 /// JSON answers.
 enum JSONResponse {
+    /// The answer to `POST /v1/leases` (head without its length, and body): 201 with the lease, or the error's
+    /// documented answer; `Connection: close` when `closing` (a request that waited closes its connection).
+    /// The route, the connection handler and the parking lot all answer with it.
+    static func acquireAnswer(_ outcome: Result<Lease, GatekeeperError>, closing: Bool) -> (head: HTTPResponse, body: ByteBuffer) {
+        var answer: (head: HTTPResponse, body: ByteBuffer)
+        switch outcome {
+        case .success(let lease):
+            answer = (HTTPResponse(status: .created, headerFields: [.contentType: "application/json"]), LeaseJSON(lease).text)
+        case .failure(let error):
+            answer = APIError(error).answer
+        }
+        if closing { answer.head.headerFields[.connection] = "close" }
+        return answer
+    }
+
     /// An answer carrying one lease (``LeaseJSON/text``).
     static func lease(_ status: HTTPResponse.Status, _ lease: Lease, headers: HTTPFields = [:]) -> Response {
         var fields: HTTPFields = [.contentType: "application/json"]
