@@ -141,7 +141,7 @@ public final class SQLiteLeaseStore: LeaseStore {
             // GRDB's blocking call runs the transaction on the calling thread (its queue is idle: dispatch_sync), so
             // a grant costs no hop to a dispatch thread and back. The caller is the gatekeeper, which waits for the
             // commit either way; on the daemon it runs on the request's event loop.
-            try writeNow(waitingForDisk: !Self.onlyEnds(rows)) { db in
+            try writeNow(waitingForDisk: !Self.onlyEnds(rows), statements: rows.count) { db in
                 let statement = try db.cachedStatement(sql: LedgerSchema.upsert)
                 for lease in rows { try statement.execute(arguments: LeaseRow.arguments(lease)) }
             }
@@ -179,20 +179,22 @@ public final class SQLiteLeaseStore: LeaseStore {
     }
 
     /// One transaction with GRDB's blocking call (a synchronous function, so that the blocking overload is taken).
-    /// Without `waitingForDisk` the transaction commits with `synchronous=NORMAL` (no fsync of the WAL) and FULL is
-    /// set again at once.
-    private func writeNow(waitingForDisk: Bool = true, _ updates: (Database) throws -> Void) throws {
-        guard !waitingForDisk else {
-            try database.write(updates)
-            return
+    /// A write of one statement runs in SQLite's autocommit mode: the statement is its own transaction, and the
+    /// `BEGIN` and `COMMIT` statements around it would only cost time. Without `waitingForDisk` the transaction
+    /// commits with `synchronous=NORMAL` (no fsync of the WAL) and FULL is set again at once.
+    private func writeNow(waitingForDisk: Bool = true, statements: Int = 2, _ updates: (Database) throws -> Void) throws {
+        func transaction(_ db: Database) throws {
+            guard statements != 1 else { return try updates(db) }
+            try db.inTransaction {
+                try updates(db)
+                return .commit
+            }
         }
         try database.writeWithoutTransaction { db in
+            guard !waitingForDisk else { return try transaction(db) }
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
             do {
-                try db.inTransaction {
-                    try updates(db)
-                    return .commit
-                }
+                try transaction(db)
             } catch {
                 try db.execute(sql: "PRAGMA synchronous = FULL")
                 throw error

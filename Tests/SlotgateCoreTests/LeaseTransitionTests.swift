@@ -218,4 +218,21 @@ import Testing
         #expect(ISO8601.parse("not a date") == nil)
         #expect(ISO8601.parse("2026-13-29T12:00:00Z") == nil)
     }
+
+    /// `format` writes its digits itself; every instant it writes reads back, across leap years, the epoch and
+    /// times before it (a `Timestamp` spans the years 1678 to 2262).
+    @Test func formattedTimestampsReadBack() {
+        var random = SplitMix64(seed: 8601)
+        for _ in 0..<2000 {
+            // 1700-01-01 up to 2250-01-01.
+            let millis = Int64(random.next() % 17_356_000_000_000) - 8_520_336_000_000
+            let t = Timestamp(millisecondsSinceEpoch: millis)
+            let text = ISO8601.format(t)
+            #expect(text.utf8.count == 24, "\(text)")
+            #expect(ISO8601.parse(text) == t, "\(text)")
+        }
+        #expect(ISO8601.format(Timestamp(millisecondsSinceEpoch: 951_782_400_999)) == "2000-02-29T00:00:00.999Z")
+        #expect(ISO8601.format(Timestamp(millisecondsSinceEpoch: -1)) == "1969-12-31T23:59:59.999Z")
+        #expect(ISO8601.format(Timestamp(millisecondsSinceEpoch: -8_520_336_000_000)) == "1700-01-01T00:00:00.000Z")
+    }
 }

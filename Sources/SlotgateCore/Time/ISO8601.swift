@@ -13,6 +13,15 @@ public enum ISO8601 {
     /// Formats a timestamp as `2026-11-29T12:00:00.120Z` (milliseconds, UTC).
     /// - Parameter timestamp: the instant to format.
     public static func format(_ timestamp: Timestamp) -> String {
+        withUTF8(timestamp) { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Hands `body` the UTF-8 bytes of `format(_:)` without making a `String` (answers write them straight into
+    /// their buffer).
+    /// - Parameters:
+    ///   - timestamp: the instant to format.
+    ///   - body: reads the bytes; they are valid only during the call.
+    public static func withUTF8<Result>(_ timestamp: Timestamp, _ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
         let millis = timestamp.millisecondsSinceEpoch
         var days = millis / 86_400_000
         var msOfDay = millis % 86_400_000
@@ -21,11 +30,36 @@ public enum ISO8601 {
             days -= 1
         }
         let (year, month, day) = civil(fromDays: days)
-        let hour = msOfDay / 3_600_000
-        let minute = (msOfDay / 60_000) % 60
-        let second = (msOfDay / 1000) % 60
-        let ms = msOfDay % 1000
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(hour, 2)):\(pad(minute, 2)):\(pad(second, 2)).\(pad(ms, 3))Z"
+        guard (0...9999).contains(year) else {
+            // Five-digit or negative years: rare enough for the slow path.
+            var text = "\(year)-\(pad(month, 2))-\(pad(day, 2))T\(pad(msOfDay / 3_600_000, 2)):"
+            text += "\(pad((msOfDay / 60_000) % 60, 2)):\(pad((msOfDay / 1000) % 60, 2)).\(pad(msOfDay % 1000, 3))Z"
+            return try text.utf8.withContiguousStorageIfAvailable { try body(UnsafeRawBufferPointer($0)) }
+                ?? Array(text.utf8).withUnsafeBytes(body)
+        }
+        return try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 24) { bytes in
+            var index = 0
+            func put(_ value: Int64, _ width: Int, then separator: UInt8?) {
+                var value = value
+                for position in stride(from: index + width - 1, through: index, by: -1) {
+                    bytes[position] = UInt8(truncatingIfNeeded: 48 + value % 10)
+                    value /= 10
+                }
+                index += width
+                if let separator {
+                    bytes[index] = separator
+                    index += 1
+                }
+            }
+            put(year, 4, then: UInt8(ascii: "-"))
+            put(month, 2, then: UInt8(ascii: "-"))
+            put(day, 2, then: UInt8(ascii: "T"))
+            put(msOfDay / 3_600_000, 2, then: UInt8(ascii: ":"))
+            put((msOfDay / 60_000) % 60, 2, then: UInt8(ascii: ":"))
+            put((msOfDay / 1000) % 60, 2, then: UInt8(ascii: "."))
+            put(msOfDay % 1000, 3, then: UInt8(ascii: "Z"))
+            return try body(UnsafeRawBufferPointer(start: bytes.baseAddress, count: index))
+        }
     }
 
     /// Parses `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`; returns nil for anything else.

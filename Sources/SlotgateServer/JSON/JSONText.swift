@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 import NIOCore
+import SlotgateCore
 
 extension ByteBuffer {
     /// Writes `string` as a JSON string literal: quoted, with `"`, `\` and control characters escaped (RFC 8259
@@ -13,6 +14,12 @@ extension ByteBuffer {
     /// - Parameter string: the text.
     mutating func writeJSONString(_ string: String) {
         writeInteger(UInt8(ascii: "\""))
+        // Ids, holders, states and host names need no escaping: copy them whole.
+        if !string.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            writeString(string)
+            writeInteger(UInt8(ascii: "\""))
+            return
+        }
         for byte in string.utf8 {
             switch byte {
             case UInt8(ascii: "\""): writeStaticString(#"\""#)
@@ -38,6 +45,18 @@ extension ByteBuffer {
             return
         }
         writeJSONString(string)
+    }
+
+    /// Writes a timestamp as a JSON string (`ISO8601.format(_:)`), or `null`.
+    /// - Parameter timestamp: the instant, or nil.
+    mutating func writeJSONTimestamp(_ timestamp: Timestamp?) {
+        guard let timestamp else {
+            writeStaticString("null")
+            return
+        }
+        writeInteger(UInt8(ascii: "\""))
+        ISO8601.withUTF8(timestamp) { _ = writeBytes($0) }
+        writeInteger(UInt8(ascii: "\""))
     }
 
     /// Writes `"key":`.

@@ -62,10 +62,10 @@ extension LeaseJSON {
         buffer.writeJSONMember(",", "pid") { $0.writeString(String(lease.pid)) }
         buffer.writeJSONMember(",", "priority") { $0.writeString(String(lease.priority)) }
         buffer.writeJSONMember(",", "session_id") { $0.writeJSONString(lease.sessionID) }
-        buffer.writeJSONMember(",", "requested_at") { $0.writeJSONString(ISO8601.format(lease.requestedAt)) }
-        buffer.writeJSONMember(",", "granted_at") { $0.writeJSONString(lease.grantedAt.map(ISO8601.format)) }
-        buffer.writeJSONMember(",", "expires_at") { $0.writeJSONString(lease.expiresAt.map(ISO8601.format)) }
-        buffer.writeJSONMember(",", "released_at") { $0.writeJSONString(lease.releasedAt.map(ISO8601.format)) }
+        buffer.writeJSONMember(",", "requested_at") { $0.writeJSONTimestamp(lease.requestedAt) }
+        buffer.writeJSONMember(",", "granted_at") { $0.writeJSONTimestamp(lease.grantedAt) }
+        buffer.writeJSONMember(",", "expires_at") { $0.writeJSONTimestamp(lease.expiresAt) }
+        buffer.writeJSONMember(",", "released_at") { $0.writeJSONTimestamp(lease.releasedAt) }
         buffer.writeJSONMember(",", "waited_ms") { $0.writeString(lease.waited.map { String($0.milliseconds) } ?? "null") }
         buffer.writeJSONMember(",", "host") { $0.writeJSONString(lease.host) }
         buffer.writeStaticString("}\n")
