@@ -80,21 +80,20 @@ final class RawHTTP {
         return try readResponse()
     }
 
-    /// Reads one answer with a Content-Length body.
+    /// Reads one answer with a Content-Length body. Works on the bytes, with one read buffer for the connection's
+    /// life: the client's own cost stays small beside the daemon's in a round trip.
     func readResponse() throws -> (status: Int, body: String) {
-        var headerEnd: Int?
-        while headerEnd == nil {
-            headerEnd = find([13, 10, 13, 10])
-            if headerEnd == nil { try fill() }
+        var headEnd = find(headTerminator, from: 0)
+        while headEnd == nil {
+            let searched = max(0, buffer.count - 3)
+            try fill()
+            headEnd = find(headTerminator, from: searched)
         }
-        guard let end = headerEnd else { throw Failure(description: "no head") }
-        let head = String(decoding: buffer[..<end], as: UTF8.self)
-        let lines = head.components(separatedBy: "\r\n")
-        let status = Int(lines.first?.split(separator: " ").dropFirst().first ?? "") ?? 0
-        var length = 0
-        for line in lines.dropFirst() where line.lowercased().hasPrefix("content-length:") {
-            length = Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) ?? 0
-        }
+        guard let end = headEnd else { throw Failure(description: "no head") }
+        // "HTTP/1.1 201 ...": the status is bytes 9..<12.
+        guard end >= 12 else { throw Failure(description: "short status line") }
+        let status = buffer[9..<12].reduce(0) { $0 * 10 + Int($1) - 48 }
+        let length = contentLength(in: 0..<end)
         let bodyStart = end + 4
         while buffer.count < bodyStart + length { try fill() }
         let body = String(decoding: buffer[bodyStart..<(bodyStart + length)], as: UTF8.self)
@@ -102,23 +101,48 @@ final class RawHTTP {
         return (status, body)
     }
 
-    private func find(_ pattern: [UInt8]) -> Int? {
-        guard buffer.count >= pattern.count else { return nil }
-        for index in 0...(buffer.count - pattern.count) where buffer[index] == pattern[0] {
-            if Array(buffer[index..<(index + pattern.count)]) == pattern { return index }
+    private let headTerminator: [UInt8] = [13, 10, 13, 10]
+    private var chunk = [UInt8](repeating: 0, count: 65_536)
+
+    private func find(_ pattern: [UInt8], from start: Int) -> Int? {
+        guard buffer.count >= pattern.count + start else { return nil }
+        for index in start...(buffer.count - pattern.count) where buffer[index] == pattern[0] {
+            if buffer[index..<(index + pattern.count)].elementsEqual(pattern) { return index }
         }
         return nil
     }
 
+    /// The value of the head's Content-Length field (case-insensitive name), 0 without one.
+    private func contentLength(in head: Range<Int>) -> Int {
+        let name = Array("content-length:".utf8)
+        var index = head.lowerBound
+        while index < head.upperBound {
+            // At the start of a line.
+            if head.upperBound - index > name.count,
+                zip(buffer[index..<(index + name.count)], name).allSatisfy({ ($0 | 0x20) == $1 || $0 == $1 })
+            {
+                var value = 0
+                var cursor = index + name.count
+                while cursor < head.upperBound, buffer[cursor] == 32 { cursor += 1 }
+                while cursor < head.upperBound, (48...57).contains(buffer[cursor]) {
+                    value = value * 10 + Int(buffer[cursor]) - 48
+                    cursor += 1
+                }
+                return value
+            }
+            while index < head.upperBound, buffer[index] != 10 { index += 1 }
+            index += 1
+        }
+        return 0
+    }
+
     private func fill() throws {
-        var chunk = [UInt8](repeating: 0, count: 65_536)
         let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
         guard count > 0 else { throw Failure(description: "connection closed") }
-        buffer += chunk[0..<count]
+        buffer.append(contentsOf: chunk[0..<count])
     }
 }
 
-/// A child process (slotgated or agp-sim) with its output captured in a file.
 final class Child {
     let process = Process()
     let logPath: String

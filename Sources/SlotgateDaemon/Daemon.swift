@@ -211,6 +211,7 @@ public struct Daemon: Sendable {
                     clock: WallClock(),
                     logger: logger
                 )
+                defer { ledger.store.flush() }
                 try await runServices(
                     gatekeeper: gatekeeper,
                     platformServices: [poller],

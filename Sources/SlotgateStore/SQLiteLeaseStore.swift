@@ -12,7 +12,8 @@ import SlotgateCore
 import Synchronization
 
 /// The embedded lease ledger: one SQLite file, `<state.dir>/ledger.sqlite`, in WAL mode with `synchronous=FULL`,
-/// so a committed write survives a crash of the process or the machine (design.md invariant 4).
+/// so a committed grant survives a crash of the process or the machine (design.md invariant 4). Writes that only
+/// end leases are written behind their answers (`onlyEnds(_:)`); `flush()` waits for them.
 ///
 /// One row per lease, whole: every write replaces the rows it names in one transaction. Ended leases are deleted
 /// when the gatekeeper forgets them, and by `prune(endedBefore:)` at start and at most once an hour after that.
@@ -130,24 +131,56 @@ public final class SQLiteLeaseStore: LeaseStore {
     // MARK: LeasePersistence
 
     /// Replaces the rows of `leases` in one transaction; returns once it is committed with `synchronous=FULL`
-    /// (on disk), unless every lease in it has ended or is draining (see ``onlyEnds(_:)``).
-    /// Waiting leases are never written (a waiter does not survive a restart).
+    /// (on disk). A write in which every lease has ended or is draining (see ``onlyEnds(_:)``) is written behind:
+    /// it is queued on the ledger's own serial queue and committed there, without waiting for the disk, while the
+    /// caller answers; every later write and read comes after it. Waiting leases are never written (a waiter does
+    /// not survive a restart).
     /// - Parameter leases: the leases.
-    /// - Throws: `StoreError` `write_failed` (a full disk, a read-only file system, an I/O error).
+    /// - Throws: `StoreError` `write_failed` (a full disk, a read-only file system, an I/O error); a write behind
+    ///   that fails is logged at error level.
     public func write(_ leases: [Lease]) async throws {
         let rows = leases.filter { $0.state != .waiting }
         guard !rows.isEmpty else { return }
+        guard !Self.onlyEnds(rows) else { return writeBehind(rows) }
         do {
             // GRDB's blocking call runs the transaction on the calling thread (its queue is idle: dispatch_sync), so
             // a grant costs no hop to a dispatch thread and back. The caller is the gatekeeper, which waits for the
             // commit either way; on the daemon it runs on the request's event loop.
-            try writeNow(waitingForDisk: !Self.onlyEnds(rows), statements: rows.count) { db in
-                let statement = try db.cachedStatement(sql: LedgerSchema.upsert)
-                for lease in rows { try statement.execute(arguments: LeaseRow.arguments(lease)) }
-            }
+            try writeNow(statements: rows.count) { db in try Self.upsert(rows, in: db) }
         } catch {
             throw Self.classify(error, path: path, opening: false)
         }
+    }
+
+    /// Commits ended leases on the ledger's queue (another thread) with `synchronous=NORMAL`, so a release is
+    /// answered without waiting for its commit. The commit follows within microseconds; were the daemon killed in
+    /// between, it would read those leases as still granted or bound when it restarts, which `onlyEnds(_:)` shows
+    /// is conservative.
+    private func writeBehind(_ rows: [Lease]) {
+        let path = self.path
+        let logger = self.logger
+        database.asyncWriteWithoutTransaction { db in
+            do {
+                try Self.withoutWaitingForDisk(db) {
+                    try Self.transaction(statements: rows.count, in: db) { try Self.upsert(rows, in: $0) }
+                }
+            } catch {
+                logger.error(
+                    "could not write ended leases to the ledger",
+                    metadata: ["path": "\(path)", "leases": "\(rows.map(\.id))", "error": "\(Self.classify(error, path: path, opening: false))"]
+                )
+            }
+        }
+    }
+
+    /// Waits until every write taken behind its answer is committed (at shutdown, and in tests).
+    public func flush() {
+        try? database.writeWithoutTransaction { _ in }
+    }
+
+    private static func upsert(_ rows: [Lease], in db: Database) throws {
+        let statement = try db.cachedStatement(sql: LedgerSchema.upsert)
+        for lease in rows { try statement.execute(arguments: LeaseRow.arguments(lease)) }
     }
 
     /// Deletes the rows of `ids` in one transaction, then prunes old ended leases if the last prune was an hour ago.
@@ -167,40 +200,41 @@ public final class SQLiteLeaseStore: LeaseStore {
     }
 
     /// Whether a write only ends leases or starts their draining (released, expired, draining): one the daemon
-    /// may lose to a crash of the operating system or a power cut without breaking an invariant. Its commit is in
-    /// the OS when it returns (a crash of the daemon keeps it), and the next commit that waits for the disk makes it
-    /// durable too. Were it lost, the restarted daemon would read those leases as still granted or bound: it counts
-    /// their slots as held until they expire or their sessions end, which is conservative (no over-grant, no early
-    /// free, no leak); and every process that could have held them died with the host. Grants, binds, renewals
-    /// and everything else wait for the disk (invariant 4).
+    /// may lose to a crash without breaking an invariant, so it is written behind its answer and without waiting
+    /// for the disk (the next commit that waits for the disk makes it durable too). Were it lost, the restarted
+    /// daemon would read those leases as still granted or bound: it counts their slots as held until they expire
+    /// or their sessions end, which is conservative (no over-grant, no early free, no leak). Grants, binds,
+    /// renewals and everything else are committed and on disk before the caller goes on (invariant 4).
     /// - Parameter rows: the leases of the write.
     static func onlyEnds(_ rows: [Lease]) -> Bool {
         rows.allSatisfy { $0.state == .released || $0.state == .expired || $0.state == .draining }
     }
 
     /// One transaction with GRDB's blocking call (a synchronous function, so that the blocking overload is taken).
-    /// A write of one statement runs in SQLite's autocommit mode: the statement is its own transaction, and the
-    /// `BEGIN` and `COMMIT` statements around it would only cost time. Without `waitingForDisk` the transaction
-    /// commits with `synchronous=NORMAL` (no fsync of the WAL) and FULL is set again at once.
-    private func writeNow(waitingForDisk: Bool = true, statements: Int = 2, _ updates: (Database) throws -> Void) throws {
-        func transaction(_ db: Database) throws {
-            guard statements != 1 else { return try updates(db) }
-            try db.inTransaction {
-                try updates(db)
-                return .commit
-            }
+    private func writeNow(statements: Int = 2, _ updates: (Database) throws -> Void) throws {
+        try database.writeWithoutTransaction { db in try Self.transaction(statements: statements, in: db, updates) }
+    }
+
+    /// Runs `updates` as one transaction. One statement runs in SQLite's autocommit mode: it is its own
+    /// transaction, and `BEGIN` and `COMMIT` around it would only cost time.
+    private static func transaction(statements: Int, in db: Database, _ updates: (Database) throws -> Void) throws {
+        guard statements != 1 else { return try updates(db) }
+        try db.inTransaction {
+            try updates(db)
+            return .commit
         }
-        try database.writeWithoutTransaction { db in
-            guard !waitingForDisk else { return try transaction(db) }
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
-            do {
-                try transaction(db)
-            } catch {
-                try db.execute(sql: "PRAGMA synchronous = FULL")
-                throw error
-            }
+    }
+
+    /// Runs `body` with `synchronous=NORMAL` (no fsync of the WAL at commit) and sets FULL again after it.
+    private static func withoutWaitingForDisk(_ db: Database, _ body: () throws -> Void) throws {
+        try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        do {
+            try body()
+        } catch {
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            throw error
         }
+        try db.execute(sql: "PRAGMA synchronous = FULL")
     }
 
     // MARK: LeaseStore
