@@ -76,7 +76,7 @@ struct LeaseRequest: Sendable, Equatable {
     static func parse(_ body: ByteBuffer) throws(APIError) -> LeaseRequest {
         let object = try JSONValue.object(from: body)
         var request = LeaseRequest()
-        for key in object.keys.sorted() where !fields.contains(key) {
+        if let key = object.keys.filter({ !fields.contains($0) }).min() {
             throw .badRequest("Unknown field '\(key)'; the fields are holder, priority, wait_s and claim_ttl_s.")
         }
         if let value = object["holder"], value != .null {
