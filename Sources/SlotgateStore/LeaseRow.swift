@@ -10,7 +10,7 @@ import SlotgateCore
 
 /// Maps a `Lease` to and from one row of the `lease` table (columns in `LedgerSchema.columns` order).
 enum LeaseRow {
-    /// The statement arguments for `LedgerSchema.upsert`.
+    /// The statement arguments of one row of `LedgerSchema.upserts`.
     static func arguments(_ lease: Lease) -> StatementArguments {
         let values: [(any DatabaseValueConvertible)?] = [
             lease.id.rawValue,

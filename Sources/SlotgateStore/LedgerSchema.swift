@@ -53,9 +53,14 @@ enum LedgerSchema {
         return migrator
     }
 
-    /// `INSERT OR REPLACE` of one whole row.
-    static let upsert =
-        "INSERT OR REPLACE INTO lease (\(columns.joined(separator: ", "))) VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")))"
+    /// `INSERT OR REPLACE` of 1 to 64 whole rows in one statement: `upserts[n - 1]` writes n rows.
+    static let upserts = (1...64).map(upsert(rows:))
+
+    /// `INSERT OR REPLACE` of `rows` whole rows in one statement.
+    static func upsert(rows: Int) -> String {
+        let row = "(\(columns.map { _ in "?" }.joined(separator: ", ")))"
+        return "INSERT OR REPLACE INTO lease (\(columns.joined(separator: ", "))) VALUES \(Array(repeating: row, count: rows).joined(separator: ", "))"
+    }
 
     /// Every row, live ones first in id (grant) order, then ended ones by end time, so a restore rebuilds the
     /// core's history in order.

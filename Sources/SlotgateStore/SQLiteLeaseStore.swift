@@ -13,7 +13,7 @@ import Synchronization
 
 /// The embedded lease ledger: one SQLite file, `<state.dir>/ledger.sqlite`, in WAL mode with `synchronous=FULL`,
 /// so a committed grant survives a crash of the process or the machine (design.md invariant 4). Writes that only
-/// end leases are written behind their answers (`onlyEnds(_:)`); `flush()` waits for them.
+/// end leases are held for the next commit, at most `endsDelay` (`onlyEnds(_:)`); `flush()` writes them now.
 ///
 /// One row per lease, whole: every write replaces the rows it names in one transaction. Ended leases are deleted
 /// when the gatekeeper forgets them, and by `prune(endedBefore:)` at start and at most once an hour after that.
@@ -29,6 +29,7 @@ public final class SQLiteLeaseStore: LeaseStore {
     private let retention: Duration?
     private let clock: any TimestampClock
     private let lastPrune: Mutex<Timestamp>
+    private let heldEnds = Mutex(HeldEnds())
     private let logger: Logger
 
     /// Opens (creating if needed) the ledger in `directory`, checks it and brings its schema up to date.
@@ -130,57 +131,100 @@ public final class SQLiteLeaseStore: LeaseStore {
 
     // MARK: LeasePersistence
 
-    /// Replaces the rows of `leases` in one transaction; returns once it is committed with `synchronous=FULL`
-    /// (on disk). A write in which every lease has ended or is draining (see ``onlyEnds(_:)``) is written behind:
-    /// it is queued on the ledger's own serial queue and committed there, without waiting for the disk, while the
-    /// caller answers; every later write and read comes after it. Waiting leases are never written (a waiter does
-    /// not survive a restart).
+    /// Replaces the rows of `leases`; returns once they are committed with `synchronous=FULL` (on disk), together
+    /// with the ended leases held since the last commit. A write in which every lease has ended or is draining
+    /// (see ``onlyEnds(_:)``) is held instead and returns at once: it goes with the next commit, or on its own
+    /// within ``endsDelay``. Waiting leases are never written (a waiter does not survive a restart).
     /// - Parameter leases: the leases.
-    /// - Throws: `StoreError` `write_failed` (a full disk, a read-only file system, an I/O error); a write behind
-    ///   that fails is logged at error level.
+    /// - Throws: `StoreError` `write_failed` (a full disk, a read-only file system, an I/O error); the ended leases
+    ///   that were to go with it are held again.
     public func write(_ leases: [Lease]) async throws {
         let rows = leases.filter { $0.state != .waiting }
         guard !rows.isEmpty else { return }
-        guard !Self.onlyEnds(rows) else { return writeBehind(rows) }
+        guard !Self.onlyEnds(rows) else { return holdEnds(rows) }
         do {
             // GRDB's blocking call runs the transaction on the calling thread (its queue is idle: dispatch_sync), so
             // a grant costs no hop to a dispatch thread and back. The caller is the gatekeeper, which waits for the
             // commit either way; on the daemon it runs on the request's event loop.
-            try writeNow(statements: rows.count) { db in try Self.upsert(rows, in: db) }
+            try writeWithHeldEnds(rows)
         } catch {
             throw Self.classify(error, path: path, opening: false)
         }
     }
 
-    /// Commits ended leases on the ledger's queue (another thread) with `synchronous=NORMAL`, so a release is
-    /// answered without waiting for its commit. The commit follows within microseconds; were the daemon killed in
-    /// between, it would read those leases as still granted or bound when it restarts, which `onlyEnds(_:)` shows
-    /// is conservative.
-    private func writeBehind(_ rows: [Lease]) {
-        let path = self.path
-        let logger = self.logger
-        database.asyncWriteWithoutTransaction { db in
+    /// How long an ended lease may wait for a commit to go with.
+    public static let endsDelay: Duration = .milliseconds(100)
+
+    /// Holds ended leases for the next commit and makes sure one comes within `endsDelay`.
+    private func holdEnds(_ rows: [Lease]) {
+        let arm = heldEnds.withLock { held in
+            for lease in rows { held.leases[lease.id] = lease }
+            defer { held.flushArmed = true }
+            return !held.flushArmed
+        }
+        guard arm else { return }
+        DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(Self.endsDelay.nanoseconds))) { [weak self] in
+            self?.writeHeldEnds()
+        }
+    }
+
+    /// Commits `rows` and the held ended leases in one statement (or one transaction when there are many). The
+    /// held ones are taken on the ledger's queue, so whichever commit runs first carries them, in order.
+    private func writeWithHeldEnds(_ rows: [Lease]) throws {
+        try database.writeWithoutTransaction { db in
+            let ids = Set(rows.map(\.id))
+            let ended = heldEnds.withLock { held in
+                let taken = held.leases.values.filter { !ids.contains($0.id) }
+                held.leases.removeAll()
+                return taken
+            }
             do {
-                try Self.withoutWaitingForDisk(db) {
-                    try Self.transaction(statements: rows.count, in: db) { try Self.upsert(rows, in: $0) }
-                }
+                try Self.upsert(ended + rows, in: db)
             } catch {
-                logger.error(
-                    "could not write ended leases to the ledger",
-                    metadata: ["path": "\(path)", "leases": "\(rows.map(\.id))", "error": "\(Self.classify(error, path: path, opening: false))"]
-                )
+                holdAgain(ended)
+                throw error
             }
         }
     }
 
-    /// Waits until every write taken behind its answer is committed (at shutdown, and in tests).
-    public func flush() {
-        try? database.writeWithoutTransaction { _ in }
+    /// Writes what is held (the delay ran out, or a read or shutdown needs it on disk). A failure is logged and
+    /// the leases are held again for the next commit.
+    private func writeHeldEnds() {
+        heldEnds.withLock { $0.flushArmed = false }
+        do {
+            try writeWithHeldEnds([])
+        } catch {
+            logger.error(
+                "could not write ended leases to the ledger; they go with the next write",
+                metadata: ["path": "\(path)", "error": "\(Self.classify(error, path: path, opening: false))"]
+            )
+        }
     }
 
+    /// Puts back ended leases whose commit failed, unless a newer state of the same lease came meanwhile.
+    private func holdAgain(_ ended: [Lease]) {
+        heldEnds.withLock { held in
+            for lease in ended where held.leases[lease.id] == nil { held.leases[lease.id] = lease }
+        }
+    }
+
+    /// Commits the ended leases still held (at shutdown, and in tests).
+    public func flush() {
+        writeHeldEnds()
+    }
+
+    /// Replaces `rows` in one statement per 64 rows; one statement is its own transaction (SQLite's autocommit
+    /// mode), so `BEGIN` and `COMMIT` around it would only cost time.
     private static func upsert(_ rows: [Lease], in db: Database) throws {
-        let statement = try db.cachedStatement(sql: LedgerSchema.upsert)
-        for lease in rows { try statement.execute(arguments: LeaseRow.arguments(lease)) }
+        guard !rows.isEmpty else { return }
+        let chunks = stride(from: 0, to: rows.count, by: 64).map { rows[$0..<min($0 + 64, rows.count)] }
+        try transaction(statements: chunks.count, in: db) { db in
+            for chunk in chunks {
+                var arguments = StatementArguments()
+                for lease in chunk { arguments += LeaseRow.arguments(lease) }
+                try db.cachedStatement(sql: LedgerSchema.upserts[chunk.count - 1]).execute(arguments: arguments)
+            }
+        }
     }
 
     /// Deletes the rows of `ids` in one transaction, then prunes old ended leases if the last prune was an hour ago.
@@ -188,6 +232,9 @@ public final class SQLiteLeaseStore: LeaseStore {
     /// - Throws: `StoreError` `write_failed`.
     public func forget(_ ids: [LeaseID]) async throws {
         guard !ids.isEmpty else { return }
+        heldEnds.withLock { held in
+            for id in ids { held.leases[id] = nil }
+        }
         do {
             try writeNow { db in
                 let statement = try db.cachedStatement(sql: "DELETE FROM lease WHERE id = ?")
@@ -200,11 +247,11 @@ public final class SQLiteLeaseStore: LeaseStore {
     }
 
     /// Whether a write only ends leases or starts their draining (released, expired, draining): one the daemon
-    /// may lose to a crash without breaking an invariant, so it is written behind its answer and without waiting
-    /// for the disk (the next commit that waits for the disk makes it durable too). Were it lost, the restarted
-    /// daemon would read those leases as still granted or bound: it counts their slots as held until they expire
-    /// or their sessions end, which is conservative (no over-grant, no early free, no leak). Grants, binds,
-    /// renewals and everything else are committed and on disk before the caller goes on (invariant 4).
+    /// may lose to a crash without breaking an invariant, so it is held for the next commit (at most `endsDelay`)
+    /// and answered at once. Were it lost, the restarted daemon would read those leases as still granted or
+    /// bound: it counts their slots as held until they expire or their sessions end, which is conservative (no
+    /// over-grant, no early free, no leak). Grants, binds, renewals and everything else are on disk before the
+    /// caller goes on (invariant 4).
     /// - Parameter rows: the leases of the write.
     static func onlyEnds(_ rows: [Lease]) -> Bool {
         rows.allSatisfy { $0.state == .released || $0.state == .expired || $0.state == .draining }
@@ -225,23 +272,12 @@ public final class SQLiteLeaseStore: LeaseStore {
         }
     }
 
-    /// Runs `body` with `synchronous=NORMAL` (no fsync of the WAL at commit) and sets FULL again after it.
-    private static func withoutWaitingForDisk(_ db: Database, _ body: () throws -> Void) throws {
-        try db.execute(sql: "PRAGMA synchronous = NORMAL")
-        do {
-            try body()
-        } catch {
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-            throw error
-        }
-        try db.execute(sql: "PRAGMA synchronous = FULL")
-    }
-
     // MARK: LeaseStore
 
     /// Every stored lease: live ones in id order, then ended ones by end time.
     /// - Throws: `StoreError` `corrupt` when a row does not decode, `unreadable` when the file cannot be read.
     public func load() async throws -> [Lease] {
+        writeHeldEnds()
         do {
             return try await database.read { db in
                 var leases: [Lease] = []
@@ -261,6 +297,7 @@ public final class SQLiteLeaseStore: LeaseStore {
     /// - Returns: how many rows went.
     @discardableResult
     public func prune(endedBefore cutoff: Timestamp) async throws -> Int {
+        writeHeldEnds()
         do {
             let deleted = try await database.write { db in
                 try db.execute(sql: "DELETE FROM lease WHERE released_at IS NOT NULL AND released_at < ?", arguments: [cutoff.nanosecondsSinceEpoch])
@@ -309,4 +346,12 @@ public final class SQLiteLeaseStore: LeaseStore {
     public func checkpoint() async throws {
         try await database.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
     }
+}
+
+/// Ended leases waiting for a commit to go with (`SQLiteLeaseStore.write(_:)`).
+private struct HeldEnds {
+    /// The newest state of each, by id.
+    var leases: [LeaseID: Lease] = [:]
+    /// Whether a write of them is already scheduled.
+    var flushArmed = false
 }
