@@ -59,7 +59,8 @@ enum LedgerSchema {
     /// `INSERT OR REPLACE` of `rows` whole rows in one statement.
     static func upsert(rows: Int) -> String {
         let row = "(\(columns.map { _ in "?" }.joined(separator: ", ")))"
-        return "INSERT OR REPLACE INTO lease (\(columns.joined(separator: ", "))) VALUES \(Array(repeating: row, count: rows).joined(separator: ", "))"
+        let values = Array(repeating: row, count: rows).joined(separator: ", ")
+        return "INSERT OR REPLACE INTO lease (\(columns.joined(separator: ", "))) VALUES \(values)"
     }
 
     /// Every row, live ones first in id (grant) order, then ended ones by end time, so a restore rebuilds the
