@@ -32,6 +32,7 @@ public struct SettingKey: Sendable, Hashable, CustomStringConvertible {
         case maxConnections = "queue.max_connections"
         case tokensMinRemaining = "tokens.min_remaining"
         case stateDirectory = "state.dir"
+        case stateFsync = "state.fsync"
         case postgresURL = "shared.postgres_url"
         case fallbackShare = "shared.fallback_share"
         case hostID = "shared.host_id"
@@ -99,6 +100,7 @@ public struct SettingKey: Sendable, Hashable, CustomStringConvertible {
         case .maxConnections: "16384"
         case .tokensMinRemaining: "0 (off)"
         case .stateDirectory: "$STATE_DIRECTORY or /var/lib/slotgate"
+        case .stateFsync: "false"
         case .postgresURL: "empty (local mode)"
         case .fallbackShare: "0"
         case .hostID: "hostname + \"-\" + the first 8 characters of /etc/machine-id"
@@ -130,6 +132,7 @@ public struct SettingKey: Sendable, Hashable, CustomStringConvertible {
         case .maxConnections: "open connections to the local API (≥ 1)"
         case .tokensMinRemaining: "pause grants below this many tokens left; 0 is off"
         case .stateDirectory: "directory of the lease ledger"
+        case .stateFsync: "answer a grant, bind or renewal once the ledger is fsync'd (true) or once the OS has it (false)"
         case .postgresURL: "PostgreSQL connection URL for a fleet (postgres:// or postgresql://)"
         case .fallbackShare: "slots this host may use while the database is unreachable"
         case .hostID: "this host's name in the fleet; two daemons on one machine must set it"
@@ -141,7 +144,7 @@ public struct SettingKey: Sendable, Hashable, CustomStringConvertible {
     /// Whether a reload (SIGHUP) applies a change of this key; false means the change waits for a restart.
     ///
     /// Live: `slots.*`, `queue.*` except `queue.max_connections`, `leases.*`, `tokens.*`, the upstream poll
-    /// intervals, timeout and staleness, and `log.level`. Restart only: `socket.*`, `state.dir`, `shared.*`,
+    /// intervals, timeout and staleness, and `log.level`. Restart only: `socket.*`, `state.*`, `shared.*`,
     /// `metrics.listen`, `upstream.url`, `upstream.simulate*` and `queue.max_connections` (the listener's
     /// connection bound is fixed when it starts).
     public var appliesOnReload: Bool {
@@ -151,7 +154,7 @@ public struct SettingKey: Sendable, Hashable, CustomStringConvertible {
             .defaultWait, .maxWaiters, .maxPerHolder, .tokensMinRemaining, .logLevel:
             true
         case .upstreamURL, .simulate, .simulateLimit, .socketPath, .socketMode, .socketGroup,
-            .maxConnections, .stateDirectory, .postgresURL, .fallbackShare, .hostID, .metricsListen:
+            .maxConnections, .stateDirectory, .stateFsync, .postgresURL, .fallbackShare, .hostID, .metricsListen:
             false
         }
     }

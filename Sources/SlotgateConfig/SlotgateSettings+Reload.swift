@@ -17,7 +17,7 @@ extension SlotgateSettings {
     ///
     /// Keys that apply live (SettingKey/appliesOnReload: `slots.*`, `queue.*` but `max_connections`,
     /// `leases.*`, `tokens.*`, the upstream poll intervals, timeout and staleness, `log.level`) take the
-    /// new value. Restart-only keys (`socket.*`, `state.dir`, `shared.*`, `metrics.listen`,
+    /// new value. Restart-only keys (`socket.*`, `state.*`, `shared.*`, `metrics.listen`,
     /// `upstream.url`, `upstream.simulate*`, `queue.max_connections`) keep the running value, and the
     /// outcome lists them so the daemon can log that they wait for a restart. The cross-key rules only tie
     /// live keys together, so the result is as valid as `new`.

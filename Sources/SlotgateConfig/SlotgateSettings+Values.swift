@@ -34,6 +34,7 @@ extension SlotgateSettings {
         case .maxConnections: maxConnections = try ValueParser.wholeNumber(text, atLeast: 1)
         case .tokensMinRemaining: tokensMinRemaining = try ValueParser.wholeNumber(text, atLeast: 0)
         case .stateDirectory: stateDirectory = try ValueParser.path(text)
+        case .stateFsync: stateFsync = try ValueParser.bool(text)
         case .postgresURL: postgresURL = try ValueParser.postgresURL(text)
         case .fallbackShare: fallbackShare = try ValueParser.wholeNumber(text, atLeast: 0)
         case .hostID: hostID = try ValueParser.name(text, maxLength: 128)
@@ -65,6 +66,7 @@ extension SlotgateSettings {
         case .maxConnections: String(maxConnections)
         case .tokensMinRemaining: String(tokensMinRemaining)
         case .stateDirectory: stateDirectory
+        case .stateFsync: String(stateFsync)
         case .postgresURL: postgresURL ?? ""
         case .fallbackShare: String(fallbackShare)
         case .hostID: hostID
@@ -96,6 +98,7 @@ extension SlotgateSettings {
         case .maxConnections: maxConnections = other.maxConnections
         case .tokensMinRemaining: tokensMinRemaining = other.tokensMinRemaining
         case .stateDirectory: stateDirectory = other.stateDirectory
+        case .stateFsync: stateFsync = other.stateFsync
         case .postgresURL: postgresURL = other.postgresURL
         case .fallbackShare: fallbackShare = other.fallbackShare
         case .hostID: hostID = other.hostID

@@ -54,6 +54,8 @@ public struct SlotgateSettings: Sendable, Hashable {
     public var tokensMinRemaining: Int
     /// `state.dir`: the directory of the lease ledger.
     public var stateDirectory: String
+    /// `state.fsync`: whether a grant, bind or renewal waits for an fsync of the ledger before it is answered.
+    public var stateFsync: Bool
     /// `shared.postgres_url`: the fleet's PostgreSQL URL; nil is local mode. It may hold a password:
     /// ``description`` redacts it, and code that logs it must too.
     public var postgresURL: String?
@@ -95,6 +97,7 @@ public struct SlotgateSettings: Sendable, Hashable {
         self.maxConnections = 16_384
         self.tokensMinRemaining = 0
         self.stateDirectory = "/var/lib/slotgate"
+        self.stateFsync = false
         self.postgresURL = nil
         self.fallbackShare = 0
         self.hostID = "localhost"

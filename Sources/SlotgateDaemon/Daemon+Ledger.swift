@@ -34,7 +34,7 @@ extension Daemon {
         let started = ContinuousClock.now
         let store: SQLiteLeaseStore
         do {
-            store = try SQLiteLeaseStore(directory: directory, retention: settings.leaseRetention, logger: logger)
+            store = try SQLiteLeaseStore(directory: directory, retention: settings.leaseRetention, fsync: settings.stateFsync, logger: logger)
             if resetState {
                 logger.notice("--reset-state: the lease ledger opened fine and is kept", metadata: ["path": "\(store.path)"])
             }
@@ -53,7 +53,7 @@ extension Daemon {
                 metadata: ["path": "\(error.path)", "moved_to": "\(moved ?? "-")", "reason": "\(error.description)"]
             )
             do {
-                store = try SQLiteLeaseStore(directory: directory, retention: settings.leaseRetention, logger: logger)
+                store = try SQLiteLeaseStore(directory: directory, retention: settings.leaseRetention, fsync: settings.stateFsync, logger: logger)
             } catch {
                 throw StartError(description: error.description, exitCode: 69)
             }
@@ -69,7 +69,7 @@ extension Daemon {
                 "loaded the lease ledger",
                 metadata: [
                     "path": "\(store.path)", "live": "\(live)", "ended": "\(leases.count - live)", "pruned": "\(pruned)",
-                    "ms": "\((ContinuousClock.now - started).milliseconds)",
+                    "fsync": "\(settings.stateFsync)", "ms": "\((ContinuousClock.now - started).milliseconds)",
                 ]
             )
             return Ledger(store: store, leases: leases)

@@ -11,8 +11,10 @@ import Logging
 import SlotgateCore
 import Synchronization
 
-/// The embedded lease ledger: one SQLite file, `<state.dir>/ledger.sqlite`, in WAL mode with `synchronous=FULL`,
-/// so a committed grant survives a crash of the process or the machine (design.md invariant 4). Writes that only
+/// The embedded lease ledger: one SQLite file, `<state.dir>/ledger.sqlite`, in WAL mode. A grant, bind or renewal
+/// is committed before it is answered (design.md invariant 4): with `state.fsync` (`synchronous=FULL`) the WAL is
+/// on disk when the commit returns; without it (`synchronous=NORMAL`, the default) the commit is in the operating
+/// system, which a crash or kill of the daemon keeps, and reaches the disk at the next checkpoint. Writes that only
 /// end leases are held for the next commit, at most `endsDelay` (`onlyEnds(_:)`); `flush()` writes them now.
 ///
 /// One row per lease, whole: every write replaces the rows it names in one transaction. Ended leases are deleted
@@ -36,6 +38,7 @@ public final class SQLiteLeaseStore: LeaseStore {
     /// - Parameters:
     ///   - directory: the state directory; created if missing.
     ///   - retention: how long ended leases stay; nil never prunes on its own (`prune(endedBefore:)` still works).
+    ///   - fsync: whether a commit waits for the disk (`synchronous=FULL`) or only for the OS (`NORMAL`).
     ///   - clock: the clock for pruning.
     ///   - logger: the logger.
     /// - Throws: `StoreError`: `unreadable`, `corrupt`, `newer_schema` (all resettable with `--reset-state`), or
@@ -43,6 +46,7 @@ public final class SQLiteLeaseStore: LeaseStore {
     public init(
         directory: String,
         retention: Duration? = nil,
+        fsync: Bool = false,
         clock: any TimestampClock = WallClock(),
         logger: Logger
     ) throws(StoreError) {
@@ -72,9 +76,10 @@ public final class SQLiteLeaseStore: LeaseStore {
         }
         try Self.check(database, path: path)
         do {
-            // GRDB sets `synchronous = NORMAL` when it turns WAL on, after `prepareDatabase`: set FULL again, so a
-            // commit is on disk (not only in the OS) before a grant is answered (swift-notes.md §4).
-            try database.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+            // GRDB sets `synchronous = NORMAL` when it turns WAL on, after `prepareDatabase`; with `state.fsync` set
+            // FULL, so a commit is on disk (not only in the OS) before a grant is answered (swift-notes.md §4).
+            let synchronous = fsync ? "FULL" : "NORMAL"
+            try database.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = \(synchronous)") }
             try LedgerSchema.migrator.migrate(database)
             try database.write { db in
                 // Also proves at start that the file can be written (a read-only or full file system stops here).
@@ -131,8 +136,8 @@ public final class SQLiteLeaseStore: LeaseStore {
 
     // MARK: LeasePersistence
 
-    /// Replaces the rows of `leases`; returns once they are committed with `synchronous=FULL` (on disk), together
-    /// with the ended leases held since the last commit. A write in which every lease has ended or is draining
+    /// Replaces the rows of `leases`; returns once they are committed (on disk with `state.fsync`), together with
+    /// the ended leases held since the last commit. A write in which every lease has ended or is draining
     /// (see ``onlyEnds(_:)``) is held instead and returns at once: it goes with the next commit, or on its own
     /// within ``endsDelay``. Waiting leases are never written (a waiter does not survive a restart).
     /// - Parameter leases: the leases.
@@ -250,7 +255,7 @@ public final class SQLiteLeaseStore: LeaseStore {
     /// may lose to a crash without breaking an invariant, so it is held for the next commit (at most `endsDelay`)
     /// and answered at once. Were it lost, the restarted daemon would read those leases as still granted or
     /// bound: it counts their slots as held until they expire or their sessions end, which is conservative (no
-    /// over-grant, no early free, no leak). Grants, binds, renewals and everything else are on disk before the
+    /// over-grant, no early free, no leak). Grants, binds, renewals and everything else are committed before the
     /// caller goes on (invariant 4).
     /// - Parameter rows: the leases of the write.
     static func onlyEnds(_ rows: [Lease]) -> Bool {

@@ -21,6 +21,7 @@ struct SettingsLoaderTests {
         #expect(settings.upstreamTimeout == .seconds(10))
         #expect(settings.maxStaleness == .seconds(60))
         #expect(settings.simulate == false)
+        #expect(settings.stateFsync == false)
         #expect(settings.simulateLimit == 3)
         #expect(settings.socketPath == "/run/slotgate/slotgate.sock")
         #expect(settings.socketMode == 0o660)
@@ -157,7 +158,7 @@ struct SettingsLoaderTests {
             "upstream.simulate_limit": "2", "socket.path": "/tmp/x.sock", "socket.mode": "640", "socket.group": "wheel",
             "slots.max": "9", "slots.reserve": "2", "leases.claim_ttl_s": "30", "leases.retention_h": "1",
             "queue.default_wait_s": "60", "queue.max_waiters": "5", "queue.max_per_holder": "1", "queue.max_connections": "10",
-            "tokens.min_remaining": "5", "state.dir": "/tmp/state", "shared.postgres_url": "postgresql://db/x",
+            "tokens.min_remaining": "5", "state.dir": "/tmp/state", "state.fsync": "true", "shared.postgres_url": "postgresql://db/x",
             "shared.fallback_share": "1", "shared.host_id": "h1", "metrics.listen": "[::1]:9000", "log.level": "error",
         ]
         #expect(Set(values.keys) == Set(SlotgateSettings.keyReference.map(\.name)))
@@ -172,6 +173,7 @@ struct SettingsLoaderTests {
         #expect(settings.leaseRetention == .seconds(3600))
         #expect(settings.socketMode == 0o640)
         #expect(settings.simulate)
+        #expect(settings.stateFsync)
         #expect(settings.metricsListen?.host == "::1")
         #expect(settings.postgresURL == "postgresql://db/x")
     }
@@ -279,7 +281,7 @@ struct SettingsLoaderTests {
     func keyReference() {
         let names = SlotgateSettings.keyReference.map(\.name)
         #expect(names.count == Set(names).count)
-        #expect(names.count == 25)
+        #expect(names.count == 26)
         for key in SlotgateSettings.keyReference {
             #expect(!key.meaning.isEmpty && !key.documentedDefault.isEmpty)
             #expect(key.environmentVariable == "SLOTGATE_" + key.name.uppercased().replacingOccurrences(of: ".", with: "_"))

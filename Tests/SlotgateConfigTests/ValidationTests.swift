@@ -23,7 +23,7 @@ struct ValidationTests {
         ("leases.claim_ttl_s", "0"), ("leases.claim_ttl_s", "3601"), ("leases.retention_h", "0.1"), ("leases.retention_h", "x"),
         ("queue.default_wait_s", "-1"), ("queue.default_wait_s", "86401"), ("queue.max_waiters", "0"),
         ("queue.max_per_holder", "-1"), ("queue.max_connections", "0"), ("tokens.min_remaining", "-1"),
-        ("shared.fallback_share", "-1"), ("shared.host_id", "a b"),
+        ("state.fsync", "sometimes"), ("shared.fallback_share", "-1"), ("shared.host_id", "a b"),
         ("metrics.listen", "0.0.0.0:9464"), ("metrics.listen", "10.0.0.1:80"), ("metrics.listen", "127.0.0.1"),
         ("metrics.listen", "127.0.0.1:0"), ("metrics.listen", "localhost:70000"), ("metrics.listen", "example.com:80"),
         ("metrics.listen", "[::2]:80"), ("log.level", "verbose"),

@@ -302,6 +302,35 @@ extension EndToEnd {
             await again.stop()
         }
 
+        @Test("state.fsync: true and false both keep a granted lease and an ended one across SIGKILL")
+        func fsyncSettingSurvivesKill() async throws {
+            let directory = try TemporaryDirectory()
+            defer { directory.remove() }
+            let simulator = try await Simulator.start(SimulatorOptions(limit: 3))
+            defer { Task { await simulator.stop() } }
+            for fsync in [true, false] {
+                let daemon = try await DaemonProcess.start(
+                    in: directory,
+                    upstreamURL: simulator.baseURL,
+                    environment: ["SLOTGATE_STATE_FSYNC": String(fsync)]
+                )
+                let kept = try #require(try await daemon.grantedLease(holder: "kept-\(fsync)", wait: 5, claimTTL: 300)["id"] as? String)
+                let ended = try #require(try await daemon.grantedLease(holder: "ended-\(fsync)", wait: 5, claimTTL: 300)["id"] as? String)
+                #expect(try await daemon.release(ended).status == 200)
+                // The release is held for the next commit: this grant's.
+                let carrier = try #require(try await daemon.grantedLease(holder: "carrier-\(fsync)", wait: 5, claimTTL: 300)["id"] as? String)
+                #expect(daemon.child.stderr.text.contains("fsync=\(fsync)"), "the ledger's log line names the setting")
+                daemon.child.signal(SIGKILL)
+                await daemon.child.waitForExit(timeout: .seconds(5))
+                let again = try await DaemonProcess.start(in: directory, upstreamURL: simulator.baseURL)
+                #expect(try await again.lease(kept)?["state"] as? String == "granted")
+                #expect(try await again.lease(ended)?["state"] as? String == "released")
+                #expect(try await again.release(kept).status == 200)
+                #expect(try await again.release(carrier).status == 200)
+                await again.stop()
+            }
+        }
+
         @Test(
             "a full state directory at run time: grants answer 503 state_unwritable, held leases stay, and grants resume",
             .enabled(if: getuid() == 0, "mounting a tmpfs needs root")

@@ -84,11 +84,12 @@ struct SQLiteLeaseStoreTests {
         #expect(try await fromEmptyFile.load().count == 1)
     }
 
-    @Test("WAL and synchronous=FULL are in force after opening (GRDB resets synchronous to NORMAL)")
+    @Test("WAL is in force after opening; synchronous=FULL with state.fsync (GRDB resets it to NORMAL), else NORMAL")
     func durabilitySettings() async throws {
         let directory = try ScratchDirectory()
         defer { directory.remove() }
-        let store = try open(directory)
+        #expect(try await open(directory).pragma("synchronous") == "1")
+        let store = try SQLiteLeaseStore(directory: directory.path, fsync: true, logger: Sample.logger)
         #expect(try await store.pragma("journal_mode") == "wal")
         #expect(try await store.pragma("synchronous") == "2")
         #expect(try await store.pragma("auto_vacuum") == "2")
@@ -117,7 +118,7 @@ struct SQLiteLeaseStoreTests {
 
         let directory = try ScratchDirectory()
         defer { directory.remove() }
-        let store = try open(directory)
+        let store = try SQLiteLeaseStore(directory: directory.path, fsync: true, logger: Sample.logger)
         try await store.write([Sample.granted(1), Sample.granted(6), Sample.granted(8)])
         try await store.write([released, expired])
         // A read writes what is held first.
