@@ -169,11 +169,17 @@ func runDaemonBenchmarks() throws {
     )
 }
 
-/// Acquire + release over the socket with a free slot, at 1 and 16 concurrent clients.
+/// Acquire + release over the socket with a free slot, at 1 and 16 concurrent clients; then at 1 client with
+/// `state.fsync: true` (each grant waits for the disk).
 func roundTrips() throws {
-    let bench = try Bench.start("rtt", limit: 100_000, runMs: "none")
+    try roundTrips(clients: [1, 16])
+    try roundTrips(clients: [1], label: ", state.fsync true", daemonEnvironment: ["SLOTGATE_STATE_FSYNC": "true"])
+}
+
+func roundTrips(clients counts: [Int], label: String = "", daemonEnvironment: [String: String] = [:]) throws {
+    let bench = try Bench.start("rtt", limit: 100_000, runMs: "none", daemonEnvironment: daemonEnvironment)
     defer { bench.stop() }
-    for clients in [1, 16] {
+    for clients in counts {
         let samples = Samples()
         let iterations = clients == 1 ? 3000 : 400
         let failures = Samples()
@@ -195,7 +201,7 @@ func roundTrips() throws {
             }
         }
         guard let figures = latencies(samples.all) else { continue }
-        print("acquire+release round trip, \(clients) client(s): \(figures) failures=\(failures.all.count)")
+        print("acquire+release round trip, \(clients) client(s)\(label): \(figures) failures=\(failures.all.count)")
     }
 }
 
