@@ -47,6 +47,7 @@ import Testing
         (#"[1]"#, "not an array"), (#""x""#, "not a string"), (#"5"#, "not a number"), (#"true"#, "not a boolean"),
         (#"null"#, "not null"), (#"{"a":1"#, "not valid JSON"), (#"{"a":01}"#, "not valid JSON"),
         (#"{"a":NaN}"#, "not valid JSON"), (#"{"a":1} x"#, "not valid JSON"), ("{\"a\":\"\u{FFFD}\"\u{0}}", "not valid JSON"),
+        ("{\"a\":" + String(repeating: "[", count: 5000) + String(repeating: "]", count: 5000) + "}", "not valid JSON"),
     ])
     func nonObjectsAndBadTextAreRefused(body: String, message: String) {
         do {

@@ -15,9 +15,10 @@ extension WallClock: TimestampClock {}
 
 /// Where the gatekeeper writes leases so that they survive a restart (design.md invariant 4).
 public protocol LeasePersistence: Sendable {
-    /// Writes leases' new states. A write with a grant, bind or renewal in it returns only once it is on disk;
-    /// one that only ends leases may be committed after it returns (the embedded ledger holds those for its next
-    /// commit, 100 ms at most).
+    /// Writes leases' new states. A write with a grant, bind or renewal in it returns only once it is committed
+    /// (on disk, or with the embedded ledger's default `state.fsync: false` in the operating system); one that
+    /// only ends leases may be committed after it returns (the embedded ledger holds those for its next commit,
+    /// 100 ms at most).
     /// - Parameter leases: the leases to write.
     func write(_ leases: [Lease]) async throws
     /// Forgets ended leases past their retention, and requests sent back to the queue.

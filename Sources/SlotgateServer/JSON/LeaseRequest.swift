@@ -32,8 +32,8 @@ enum JSONValue: Sendable, Equatable {
     /// Parses a body that must be a JSON object; an empty body is an empty object.
     ///
     /// Foundation's `JSONSerialization` reads the text: for a request body of a few fields it takes about a
-    /// sixth of the time `JSONDecoder` does (measured: 1.8 µs against 11 µs for `{"wait_s":0}`), which is a
-    /// tenth of the daemon's work on a grant.
+    /// sixth of the time `JSONDecoder` does (measured: 1.8 µs against 11 µs for `{"wait_s":0}`; the decoder was
+    /// about 6 % of the daemon's CPU time in an acquire + release round trip). It refuses nesting deeper than 512.
     static func object(from body: ByteBuffer) throws(APIError) -> [String: JSONValue] {
         guard body.readableBytes > 0 else { return [:] }
         let data = Data(body.readableBytesView)
