@@ -263,8 +263,8 @@ public final class SQLiteLeaseStore: LeaseStore {
     }
 
     /// One transaction with GRDB's blocking call (a synchronous function, so that the blocking overload is taken).
-    private func writeNow(statements: Int = 2, _ updates: (Database) throws -> Void) throws {
-        try database.writeWithoutTransaction { db in try Self.transaction(statements: statements, in: db, updates) }
+    private func writeNow(_ updates: (Database) throws -> Void) throws {
+        try database.write(updates)
     }
 
     /// Runs `updates` as one transaction. One statement runs in SQLite's autocommit mode: it is its own

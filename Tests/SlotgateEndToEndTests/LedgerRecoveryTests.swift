@@ -302,6 +302,21 @@ extension EndToEnd {
             await again.stop()
         }
 
+        @Test("a release answered just before SIGTERM is in the ledger after the restart (the shutdown writes held ends)")
+        func releaseBeforeStopIsKept() async throws {
+            let directory = try TemporaryDirectory()
+            defer { directory.remove() }
+            let simulator = try await Simulator.start(SimulatorOptions(limit: 3))
+            defer { Task { await simulator.stop() } }
+            let daemon = try await DaemonProcess.start(in: directory, upstreamURL: simulator.baseURL)
+            let lease = try #require(try await daemon.grantedLease(holder: "last", wait: 5, claimTTL: 300)["id"] as? String)
+            #expect(try await daemon.release(lease).status == 200)
+            await daemon.stop()
+            let again = try await DaemonProcess.start(in: directory, upstreamURL: simulator.baseURL)
+            #expect(try await again.lease(lease)?["state"] as? String == "released")
+            await again.stop()
+        }
+
         @Test("state.fsync: true and false both keep a granted lease and an ended one across SIGKILL")
         func fsyncSettingSurvivesKill() async throws {
             let directory = try TemporaryDirectory()

@@ -30,10 +30,10 @@ public enum ISO8601 {
             days -= 1
         }
         let (year, month, day) = civil(fromDays: days)
+        let (hour, minute, second, ms) = (msOfDay / 3_600_000, (msOfDay / 60_000) % 60, (msOfDay / 1000) % 60, msOfDay % 1000)
         guard (0...9999).contains(year) else {
             // Five-digit or negative years: rare enough for the slow path.
-            var text = "\(year)-\(pad(month, 2))-\(pad(day, 2))T\(pad(msOfDay / 3_600_000, 2)):"
-            text += "\(pad((msOfDay / 60_000) % 60, 2)):\(pad((msOfDay / 1000) % 60, 2)).\(pad(msOfDay % 1000, 3))Z"
+            let text = "\(year)-\(pad(month, 2))-\(pad(day, 2))T\(pad(hour, 2)):\(pad(minute, 2)):\(pad(second, 2)).\(pad(ms, 3))Z"
             return try text.utf8.withContiguousStorageIfAvailable { try body(UnsafeRawBufferPointer($0)) }
                 ?? Array(text.utf8).withUnsafeBytes(body)
         }
@@ -54,10 +54,10 @@ public enum ISO8601 {
             put(year, 4, then: UInt8(ascii: "-"))
             put(month, 2, then: UInt8(ascii: "-"))
             put(day, 2, then: UInt8(ascii: "T"))
-            put(msOfDay / 3_600_000, 2, then: UInt8(ascii: ":"))
-            put((msOfDay / 60_000) % 60, 2, then: UInt8(ascii: ":"))
-            put((msOfDay / 1000) % 60, 2, then: UInt8(ascii: "."))
-            put(msOfDay % 1000, 3, then: UInt8(ascii: "Z"))
+            put(hour, 2, then: UInt8(ascii: ":"))
+            put(minute, 2, then: UInt8(ascii: ":"))
+            put(second, 2, then: UInt8(ascii: "."))
+            put(ms, 3, then: UInt8(ascii: "Z"))
             return try body(UnsafeRawBufferPointer(start: bytes.baseAddress, count: index))
         }
     }

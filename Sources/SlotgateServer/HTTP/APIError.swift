@@ -80,10 +80,7 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     }
 
     /// The answer as a response.
-    var answerResponse: Response {
-        let (head, body) = answer
-        return Response(status: head.status, headers: head.headerFields, body: .init(byteBuffer: body))
-    }
+    var answerResponse: Response { Response(answer: answer) }
 
     /// The answer's head (without its length) and JSON body.
     var answer: (head: HTTPResponse, body: ByteBuffer) {
@@ -91,5 +88,13 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         if status == .serviceUnavailable { headers[.retryAfter] = "1" }
         for field in extraHeaders { headers.append(field) }
         return (HTTPResponse(status: status, headerFields: headers), body)
+    }
+}
+
+extension Response {
+    /// A whole answer (head and body, as the connection handler writes them) as the router's response.
+    /// - Parameter answer: the head and its body.
+    init(answer: (head: HTTPResponse, body: ByteBuffer)) {
+        self.init(status: answer.head.status, headers: answer.head.headerFields, body: .init(byteBuffer: answer.body))
     }
 }

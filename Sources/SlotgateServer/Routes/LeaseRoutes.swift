@@ -71,8 +71,7 @@ struct LeaseRoutes {
     @inline(never)
     private func answer(_ result: Result<Lease, GatekeeperError>, closing: Bool) -> Response {
         if case .success(let lease) = result { api.metrics.granted(after: lease.waited) }
-        let (head, body) = JSONResponse.acquireAnswer(result, closing: closing)
-        return Response(status: head.status, headers: head.headerFields, body: .init(byteBuffer: body))
+        return Response(answer: JSONResponse.acquireAnswer(result, closing: closing))
     }
 
     private static func wantsStream(_ request: Request) -> Bool {
