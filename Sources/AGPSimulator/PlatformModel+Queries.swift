@@ -63,7 +63,8 @@ extension PlatformModel {
     }
 
     /// GET /quota/tokens, nulls included.
-    func tokens() -> APIReply {
+    func tokens(at now: Date) -> APIReply {
+        let window = self.configuration.tokenWindow.bounds(at: now)
         var remaining: Int?
         if !self.configuration.tokenRemainingNull, let limit = self.tokenLimit, let used = self.tokenUsed {
             remaining = max(limit - used, 0)
@@ -74,8 +75,8 @@ extension PlatformModel {
                 "limit": .optional(self.tokenLimit),
                 "used": .optional(self.tokenUsed),
                 "remaining": .optional(remaining),
-                "window_start": .string(self.configuration.tokenWindowStart),
-                "window_end": .optional(self.configuration.tokenWindowEnd),
+                "window_start": .string(window.start),
+                "window_end": .optional(window.end),
             ])
         )
     }

@@ -43,10 +43,9 @@ public struct SimulatorConfiguration: Sendable {
     public var tokenUsed: Int? = 0
     /// Sends `remaining` as null even when `limit` and `used` are known (U11).
     public var tokenRemainingNull: Bool = false
-    /// `window_start` of `/quota/tokens`.
-    public var tokenWindowStart: String = "2026-11-01T00:00:00Z"
-    /// `window_end` of `/quota/tokens`; may be null.
-    public var tokenWindowEnd: String? = "2026-12-01T00:00:00Z"
+    /// `window_start` and `window_end` of `/quota/tokens`: by default the calendar month around the simulator's
+    /// clock, so the window is open on any date.
+    public var tokenWindow: TokenWindow = .currentMonth()
     /// Seed of the generator behind ids, run lengths and end statuses.
     public var seed: UInt64 = 1
 

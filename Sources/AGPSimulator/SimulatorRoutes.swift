@@ -45,7 +45,7 @@ struct SimulatorRoutes: Sendable {
             }
         }
         router.get("/api/v2/quota/tokens") { request, _ in
-            try await self.serve("tokens", request) { _ in await platform.perform { model, _ in model.tokens() } }
+            try await self.serve("tokens", request) { _ in await platform.perform { model, now in model.tokens(at: now) } }
         }
         router.get("/api/v2/sessions/{id}") { request, context in
             try await self.serveSession("get", request, context) { model, id, now in model.getSession(id, at: now) }

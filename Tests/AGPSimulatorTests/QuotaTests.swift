@@ -5,7 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-import AGPSimulator
+@testable import AGPSimulator
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -71,15 +71,42 @@ struct QuotaTests {
             #expect(tokens["limit"] as? Int == 15_000_000)
             #expect(tokens["used"] as? Int == 0)
             #expect(tokens["remaining"] as? Int == 15_000_000)
-            #expect(tokens["window_start"] as? String == "2026-11-01T00:00:00Z")
-            #expect(tokens["window_end"] as? String == "2026-12-01T00:00:00Z")
+            // The manual clock starts at 1_800_000_000 s, 2027-01-15T08:00:00Z: the window is that month.
+            #expect(tokens["window_start"] as? String == "2027-01-01T00:00:00Z")
+            #expect(tokens["window_end"] as? String == "2027-02-01T00:00:00Z")
         }
+    }
+
+    /// The default window is the month around the simulator's clock on any date, so nothing that reads it
+    /// depends on the calendar (it once ended on a fixed date and turned the token tests red after it).
+    @Test func tokenWindowFollowsTheClock() async throws {
+        var generator = SystemRandomNumberGenerator()
+        let instants = [Date(timeIntervalSince1970: 1_798_761_599), Date(timeIntervalSince1970: 1_798_761_600), Date()]
+            + (0..<200).map { _ in Date(timeIntervalSince1970: Double.random(in: 0...4_000_000_000, using: &generator)) }
+        for instant in instants {
+            let (start, end) = TokenWindow.month(around: instant)
+            #expect(start <= instant && instant < end, "\(instant)")
+            #expect((28 * 86_400...31 * 86_400).contains(end.timeIntervalSince(start)), "\(instant)")
+        }
+        let newYear = TokenWindow.currentMonth().bounds(at: Date(timeIntervalSince1970: 1_798_761_599))
+        #expect(newYear.start == "2026-12-01T00:00:00Z" && newYear.end == "2027-01-01T00:00:00Z")
+        let clock = ManualClock(Date(timeIntervalSince1970: 1_798_761_599))
+        try await withSimulator(clock: clock) { client, _, clock in
+            let before = try json(try await client.get("/api/v2/quota/tokens"))
+            #expect(before["window_end"] as? String == "2027-01-01T00:00:00Z")
+            clock.advance(by: .seconds(1))
+            let after = try json(try await client.get("/api/v2/quota/tokens"))
+            #expect(after["window_start"] as? String == "2027-01-01T00:00:00Z")
+            #expect(after["window_end"] as? String == "2027-02-01T00:00:00Z")
+        }
+        let fixed = TokenWindow.fixed(start: "2026-06-01T00:00:00Z", end: nil).bounds(at: Date())
+        #expect(fixed.start == "2026-06-01T00:00:00Z" && fixed.end == nil)
     }
 
     @Test func tokenQuotaNulls() async throws {
         let config = configuration {
             $0.tokenRemainingNull = true
-            $0.tokenWindowEnd = nil
+            $0.tokenWindow = .currentMonth(endKnown: false)
         }
         try await withSimulator(config) { client, platform, _ in
             let first = try json(try await client.get("/api/v2/quota/tokens"))
