@@ -5,11 +5,12 @@
 //
 //===----------------------------------------------------------------------===//
 
-@testable import AGPSimulator
 import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Testing
+
+@testable import AGPSimulator
 
 @Suite("Quota scope, external sessions and token quota (§4.5, §4.6, §7)")
 struct QuotaTests {
@@ -81,7 +82,8 @@ struct QuotaTests {
     /// depends on the calendar (it once ended on a fixed date and turned the token tests red after it).
     @Test func tokenWindowFollowsTheClock() async throws {
         var generator = SystemRandomNumberGenerator()
-        let instants = [Date(timeIntervalSince1970: 1_798_761_599), Date(timeIntervalSince1970: 1_798_761_600), Date()]
+        let instants =
+            [Date(timeIntervalSince1970: 1_798_761_599), Date(timeIntervalSince1970: 1_798_761_600), Date()]
             + (0..<200).map { _ in Date(timeIntervalSince1970: Double.random(in: 0...4_000_000_000, using: &generator)) }
         for instant in instants {
             let (start, end) = TokenWindow.month(around: instant)
