@@ -125,7 +125,11 @@ struct FleetRecord: Codable, Sendable, Hashable {
     }
 
     var reading: Reading?
+    /// Credits: each session's bind time.
     var terminated: [String: Int64]
+    /// Credits: when each end was reported; absent in rows written before it existed (the bind time stands in,
+    /// which ends such a credit sooner, never later).
+    var terminatedReportedAt: [String: Int64]?
     var confirmations: [String: Asked]
     var saturatedSince: Int64?
     var tokens: Tokens?
@@ -145,7 +149,8 @@ struct FleetRecord: Codable, Sendable, Hashable {
                 sessions: snapshot.sessions?.map { Listed(id: $0.id, status: $0.status.rawValue) }
             )
         }
-        terminated = state.terminated.mapValues(\.nanosecondsSinceEpoch)
+        terminated = state.terminated.mapValues(\.boundAt.nanosecondsSinceEpoch)
+        terminatedReportedAt = state.terminated.mapValues(\.reportedAt.nanosecondsSinceEpoch)
         confirmations = state.confirmations.mapValues { Asked(askedAt: $0.askedAt.nanosecondsSinceEpoch, attempts: $0.attempts) }
         saturatedSince = state.saturatedSince?.nanosecondsSinceEpoch
         tokens = state.tokens.map {
@@ -174,7 +179,12 @@ struct FleetRecord: Codable, Sendable, Hashable {
                 sessions: reading.sessions?.map { ListedSession(id: $0.id, status: SessionStatus(rawValue: $0.status)) }
             )
         }
-        state.terminated = terminated.mapValues(Timestamp.init(nanosecondsSinceEpoch:))
+        state.terminated = Dictionary(
+            uniqueKeysWithValues: terminated.map { session, boundAt in
+                let reportedAt = terminatedReportedAt?[session] ?? boundAt
+                return (session, EndedSession(boundAt: .init(nanosecondsSinceEpoch: boundAt), reportedAt: .init(nanosecondsSinceEpoch: reportedAt)))
+            }
+        )
         state.confirmations = confirmations.mapValues {
             SharedGatekeeperState.Confirmation(askedAt: Timestamp(nanosecondsSinceEpoch: $0.askedAt), attempts: $0.attempts)
         }

@@ -133,6 +133,23 @@ final class RecordingPersistence: LeasePersistence {
         #expect(try await gatekeeper.acquire(AcquireRequest(wait: .zero)).get().state == .granted)
     }
 
+    /// Issue 12, hole 7: a bind whose write fails leaves the lease as the ledger has it (granted), so the client's
+    /// retry binds and writes instead of answering a no-op 200 that wrote nothing.
+    @Test func aBindThatCannotBeWrittenIsUndoneAndTheRetryWrites() async throws {
+        let persistence = RecordingPersistence()
+        let gatekeeper = gatekeeper(persistence: persistence)
+        await gatekeeper.observe(reading(limit: 2, active: 0))
+        let lease = try await gatekeeper.acquire(AcquireRequest(wait: .zero)).get()
+        persistence.failing.store(true, ordering: .relaxed)
+        await #expect(throws: GatekeeperError.stateUnwritable) { try await gatekeeper.bind(lease.id, to: "s1") }
+        #expect(await gatekeeper.lease(lease.id)?.state == .granted, "memory never runs ahead of the ledger")
+        await #expect(throws: GatekeeperError.stateUnwritable) { try await gatekeeper.release(lease.id) }
+        #expect(await gatekeeper.lease(lease.id)?.state == .granted)
+        persistence.failing.store(false, ordering: .relaxed)
+        #expect(try await gatekeeper.bind(lease.id, to: "s1").state == .bound)
+        #expect(persistence.written.withLock { $0.contains { $0.id == lease.id && $0.state == .bound && $0.sessionID == "s1" } })
+    }
+
     @Test func shutdownAnswersParkedRequests() async {
         let gatekeeper = gatekeeper()
         await gatekeeper.observe(reading(limit: 0, active: 0))

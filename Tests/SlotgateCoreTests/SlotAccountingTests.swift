@@ -70,10 +70,48 @@ import Testing
         let lease = try machine.mustGrant(now: t0)
         _ = try machine.bind(lease.id, to: "s1", now: t0)
         _ = machine.observe(Fixture.snapshot(at: t0 + .seconds(1), limit: 2, active: 1, sessions: Fixture.running("s1")), now: t0 + .seconds(1))
-        _ = machine.observeSession("s1", status: .failed, at: t0 + .seconds(2), now: t0 + .seconds(2))
-        // The platform is slow to drop it: A still counts s1 and so does the list; credited, not counted twice.
-        _ = machine.observe(Fixture.snapshot(at: t0 + .seconds(3), limit: 2, active: 1, sessions: Fixture.running("s1")), now: t0 + .seconds(3))
+        _ = machine.observeSession("s1", status: .failed, at: t0 + .seconds(3), now: t0 + .seconds(3))
+        // A poll sent before the report answers after it: A still counts s1 and so does the list; credited, not
+        // counted twice.
+        _ = machine.observe(Fixture.snapshot(at: t0 + .seconds(2), limit: 2, active: 1, sessions: Fixture.running("s1")), now: t0 + .seconds(3))
         #expect(machine.count(at: t0 + .seconds(3)).inUse == 0)
+        // A reading sent after the report that still lists s1 cannot tell a slow list from a restart (agp-api.md
+        // §10, U3): the slot counts again (design.md invariant 8).
+        _ = machine.observe(Fixture.snapshot(at: t0 + .seconds(4), limit: 2, active: 1, sessions: Fixture.running("s1")), now: t0 + .seconds(4))
+        #expect(machine.count(at: t0 + .seconds(4)).inUse == 1)
+    }
+
+    /// Issue 12, hole 2: a message restarts a terminal session (agp-api.md §10). A reading sent after the report
+    /// that lists the session again ends its credit, or the daemon under-counts by one for the whole second run.
+    @Test func aRestartedSessionEndsItsCredit() throws {
+        var machine = Fixture.machine(limit: 2)
+        let lease = try machine.mustGrant(now: t0)
+        _ = try machine.bind(lease.id, to: "s1", now: t0)
+        _ = machine.observe(Fixture.snapshot(at: t0 + .seconds(1), limit: 2, active: 1, sessions: Fixture.running("s1")), now: t0 + .seconds(1))
+        _ = machine.observeSession("s1", status: .completed, at: t0 + .seconds(2), now: t0 + .seconds(2))
+        #expect(machine.count(at: t0 + .seconds(2)).inUse == 0, "credited at once")
+        // A message restarts s1; the next reading, sent after the report, counts it in `active` and lists it.
+        _ = machine.observe(Fixture.snapshot(at: t0 + .seconds(3), limit: 2, active: 1, sessions: Fixture.running("s1")), now: t0 + .seconds(3))
+        #expect(machine.count(at: t0 + .seconds(3)).inUse == 1, "the restarted session holds its slot again")
+        #expect(machine.count(at: t0 + .seconds(3)).free == 1)
+        // And a later reading too: the credit never comes back.
+        _ = machine.observe(Fixture.snapshot(at: t0 + .seconds(5), limit: 2, active: 1, sessions: Fixture.running("s1")), now: t0 + .seconds(5))
+        #expect(machine.count(at: t0 + .seconds(5)).inUse == 1)
+    }
+
+    /// A status read of a credited session that shows it running again ends the credit before the next poll.
+    @Test func aStatusReadShowingARestartEndsTheCredit() throws {
+        var machine = Fixture.machine(limit: 2)
+        let lease = try machine.mustGrant(now: t0)
+        _ = try machine.bind(lease.id, to: "s1", now: t0)
+        _ = machine.observe(Fixture.snapshot(at: t0 + .seconds(1), limit: 2, active: 1, sessions: Fixture.running("s1")), now: t0 + .seconds(1))
+        _ = machine.observeSession("s1", status: .completed, at: t0 + .seconds(2), now: t0 + .seconds(2))
+        #expect(machine.count(at: t0 + .seconds(2)).inUse == 0)
+        // A read sent before the report says nothing new.
+        _ = machine.observeSession("s1", status: .running, at: t0 + .milliseconds(1_500), now: t0 + .seconds(3))
+        #expect(machine.count(at: t0 + .seconds(3)).inUse == 0)
+        _ = machine.observeSession("s1", status: .running, at: t0 + .seconds(3), now: t0 + .seconds(3))
+        #expect(machine.count(at: t0 + .seconds(3)).inUse == 1)
     }
 
     @Test func anEndedUnboundLeaseKeepsItsSlotUntilAReadingSentAfterItEnded() throws {
@@ -140,6 +178,56 @@ import Testing
         )
         #expect(fresh.granted.map(\.id) == [lease.id])
         #expect(machine.lease(late)?.state == .waiting)
+    }
+
+    /// Issue 12, hole 8: several requests refused with 429 go back in the order they first had (first in,
+    /// first out), ahead of requests that were never granted.
+    @Test func requestsRefusedWith429KeepTheirOriginalOrder() throws {
+        var machine = Fixture.machine(limit: 3)
+        var ids: [LeaseID] = []
+        for holder in ["a", "b", "c"] {
+            let (id, _) = machine.take(holder: holder, wait: .seconds(60), now: t0)
+            ids.append(id)
+        }
+        #expect(ids.allSatisfy { machine.lease($0)?.state == .granted })
+        let (late, _) = machine.take(holder: "late", wait: .seconds(60), now: t0 + .milliseconds(1))
+        // Refused in the order c, a, b (the platform answers in any order).
+        for index in [2, 0, 1] {
+            _ = try machine.createOutcome(ids[index], .rejectedTooManyRequests, now: t0 + .seconds(1))
+        }
+        #expect(machine.waiters().map(\.lease.id) == ids + [late])
+        let fresh = machine.observe(
+            Fixture.snapshot(at: t0 + .seconds(2), limit: 3, active: 1, sessions: Fixture.running("x")),
+            now: t0 + .seconds(2)
+        )
+        #expect(fresh.granted.map(\.id) == [ids[0], ids[1]])
+    }
+
+    /// Issue 12, hole 7: a decision whose write failed is undone, so a retried bind binds and writes again.
+    @Test func aRevertedBindCanBeRetried() throws {
+        var machine = Fixture.machine(limit: 2)
+        let lease = try machine.mustGrant(now: t0)
+        let (bound, actions) = try machine.bind(lease.id, to: "s1", now: t0 + .seconds(1))
+        #expect(actions.persisted.map(\.state) == [.bound])
+        let reverted = machine.revert(bound, to: lease)
+        #expect(reverted)
+        #expect(machine.lease(lease.id) == lease)
+        let (again, retried) = try machine.bind(lease.id, to: "s1", now: t0 + .seconds(2))
+        #expect(again.state == .bound)
+        #expect(retried.persisted.map(\.state) == [.bound], "the retry writes the bind again")
+        // A lease that moved on since the failed decision is left alone.
+        let revertedAgain = machine.revert(bound, to: lease)
+        #expect(!revertedAgain)
+        // A reverted release puts the slot back as granted, and the ended lease no longer counts twice.
+        var other = Fixture.machine(limit: 1)
+        let granted = try other.mustGrant(now: t0)
+        let (released, _) = try other.release(granted.id, now: t0 + .seconds(1))
+        let releaseReverted = other.revert(released, to: granted)
+        #expect(releaseReverted)
+        #expect(other.lease(granted.id)?.state == .granted)
+        #expect(other.count(at: t0 + .seconds(1)).inUse == 1)
+        _ = other.observe(Fixture.snapshot(at: t0 + .seconds(2), limit: 1, active: 0), now: t0 + .seconds(2))
+        #expect(other.count(at: t0 + .seconds(2)).inUse == 1, "still granted: counted once")
     }
 
     @Test func slotsMaxCapsTheLimitAndReserveKeepsSlotsFree() {

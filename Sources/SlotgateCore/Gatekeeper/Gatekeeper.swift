@@ -282,20 +282,22 @@ public actor Gatekeeper: PlatformObserver, Service {
     ///   - id: the lease id.
     ///   - session: the platform session id.
     public func bind(_ id: LeaseID, to session: String) async throws(GatekeeperError) -> Lease {
+        let before = shared == nil ? machine.lease(id) : nil
         let (lease, actions) = try await decide(naming: [id]) { machine, now in
             Result { () throws(GatekeeperError) in try machine.bind(id, to: session, now: now) }
         }.get()
-        try await executeDurably(actions)
+        try await executeDurably(actions, for: id, before: before)
         return lease
     }
 
     /// Renews a granted lease.
     /// - Parameter id: the lease id.
     public func renew(_ id: LeaseID) async throws(GatekeeperError) -> Lease {
+        let before = shared == nil ? machine.lease(id) : nil
         let (lease, actions) = try await decide(naming: [id]) { machine, now in
             Result { () throws(GatekeeperError) in try machine.renew(id, now: now) }
         }.get()
-        try await executeDurably(actions)
+        try await executeDurably(actions, for: id, before: before)
         return lease
     }
 
@@ -304,11 +306,12 @@ public actor Gatekeeper: PlatformObserver, Service {
     ///   - id: the lease id.
     ///   - cancelSession: also cancel the session on the platform.
     public func release(_ id: LeaseID, cancelSession: Bool = false) async throws(GatekeeperError) -> Lease {
+        let before = shared == nil ? machine.lease(id) : nil
         let (lease, actions) = try await decide(naming: [id]) { machine, now in
             Result { () throws(GatekeeperError) in try machine.release(id, cancelSession: cancelSession, now: now) }
         }.get()
         guard let probe, let session = lease.sessionID, lease.state == .draining else {
-            try await executeDurably(actions)
+            try await executeDurably(actions, for: id, before: before)
             return shared == nil ? machine.lease(id) ?? lease : lease
         }
         // Read the session once here rather than through the poller, so a session that already ended frees
@@ -318,7 +321,9 @@ public actor Gatekeeper: PlatformObserver, Service {
             actions.filter {
                 guard case .upstream(let work) = $0 else { return true }
                 return !mine.contains(work)
-            }
+            },
+            for: id,
+            before: before
         )
         let at = clock.now
         let observed: Result<(Lease?, [GatekeeperAction]), GatekeeperError>
@@ -347,10 +352,11 @@ public actor Gatekeeper: PlatformObserver, Service {
     ///   - id: the lease id.
     ///   - outcome: the platform's answer.
     public func createOutcome(_ id: LeaseID, _ outcome: GatekeeperStateMachine.CreateOutcome) async throws(GatekeeperError) -> Lease {
+        let before = shared == nil ? machine.lease(id) : nil
         let (lease, actions) = try await decide(naming: [id]) { machine, now in
             Result { () throws(GatekeeperError) in try machine.createOutcome(id, outcome, now: now) }
         }.get()
-        try await executeDurably(actions)
+        try await executeDurably(actions, for: id, before: before)
         return lease
     }
 
@@ -971,8 +977,14 @@ public actor Gatekeeper: PlatformObserver, Service {
         for watcher in watchers { watcher.resume(returning: queueVersion) }
     }
 
-    /// Like `execute`, but a failed write is the caller's error (bind, renew, release answer 503).
-    private func executeDurably(_ actions: [GatekeeperAction]) async throws(GatekeeperError) {
+    /// Like `execute`, but a failed write is the caller's error (bind, renew, release answer 503), and the named
+    /// lease goes back to how it was before the decision (design.md invariant 4: memory never runs ahead of the
+    /// ledger). What else the decision did, such as grants into a slot it freed, is carried out as usual.
+    /// - Parameters:
+    ///   - actions: the decision's actions.
+    ///   - id: the lease the caller's request named.
+    ///   - before: that lease before the decision; nil in shared mode, where the decision was its own transaction.
+    private func executeDurably(_ actions: [GatekeeperAction], for id: LeaseID, before: Lease?) async throws(GatekeeperError) {
         if let persistence {
             let writes = actions.compactMap { action -> Lease? in
                 if case .persist(let lease) = action { return lease }
@@ -981,7 +993,9 @@ public actor Gatekeeper: PlatformObserver, Service {
             do {
                 if !writes.isEmpty { try await persistence.write(writes) }
             } catch {
-                logger.error("could not write leases to the store", metadata: ["error": "\(error)"])
+                logger.error("could not write leases to the store", metadata: ["lease": "\(id)", "error": "\(error)"])
+                if let before, let changed = writes.last(where: { $0.id == id }) { _ = machine.revert(changed, to: before) }
+                await execute(actions.filter { if case .persist(let lease) = $0 { lease.id != id } else { true } })
                 throw .stateUnwritable
             }
         }

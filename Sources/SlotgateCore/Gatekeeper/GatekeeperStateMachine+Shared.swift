@@ -32,8 +32,8 @@ public struct SharedGatekeeperState: Sendable, Hashable {
     public var waiters: [WaitQueue.Waiter]
     /// The newest platform reading.
     public var snapshot: PlatformSnapshot?
-    /// Sessions the platform reported terminal while a reading still listed them, with their bind times.
-    public var terminated: [String: Timestamp]
+    /// Sessions the platform reported terminal while a reading still listed them: the credits.
+    public var terminated: [String: EndedSession]
     /// Status reads asked, per session.
     public var confirmations: [String: Confirmation]
     /// A create met 429 at this time.
@@ -110,7 +110,7 @@ extension GatekeeperStateMachine {
         let ordered = shared.leases.sorted { ($0.releasedAt ?? .distantPast, $0.id) < ($1.releasedAt ?? .distantPast, $1.id) }
         for lease in ordered { _ = store(lease) }
         terminated = shared.terminated
-        terminatedListed = terminated.filter { countedInActive($0.key, boundAt: $0.value) }.count
+        recountCredits()
         confirmations = shared.confirmations.mapValues { Confirmation(askedAt: $0.askedAt, attempts: $0.attempts) }
         saturatedSince = shared.saturatedSince
         tokens = shared.tokens

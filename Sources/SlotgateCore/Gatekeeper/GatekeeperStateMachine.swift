@@ -75,9 +75,9 @@ public struct GatekeeperStateMachine: Sendable {
     var listedCounted: Set<String> = []
     /// Sessions in the newest list that are `queued` (counted as occupied, U2).
     var listedQueued: Set<String> = []
-    /// Sessions the platform reported terminal (or unknown), with the time their lease was bound (they were
-    /// created before it); kept while a reading still lists them.
-    var terminated: [String: Timestamp] = [:]
+    /// Sessions the platform reported terminal (or unknown) while a reading may still count them in `active`:
+    /// the credits. Kept while the newest reading lists them and was sent before the report.
+    var terminated: [String: EndedSession] = [:]
     /// How many of `terminated` the newest reading's `active` surely counted: the credit.
     var terminatedListed = 0
     /// A create met 429 at this time: count every slot as taken until a reading sent after it.
@@ -87,6 +87,9 @@ public struct GatekeeperStateMachine: Sendable {
     /// The last poll failure, cleared by a good reading.
     public internal(set) var lastPollFailure: String?
     var confirmations: [String: Confirmation] = [:]
+    /// Granted leases that came from the queue, with their place in it: a create refused with 429 sends the request
+    /// back to that place.
+    private var grantedPlaces: [LeaseID: Int64] = [:]
 
     /// Shared mode: the version of the fleet state this machine was rebuilt from.
     public internal(set) var sharedVersion: Int64 = -1
@@ -376,7 +379,7 @@ public struct GatekeeperStateMachine: Sendable {
             leases[id] = nil
             live.remove(id)
             changeHeld(lease.holderKey, by: -1)
-            queue.enqueue(lease, deadline: lease.waitDeadline, atHead: true)
+            queue.enqueue(lease, deadline: lease.waitDeadline, atHead: true, place: grantedPlaces.removeValue(forKey: id))
             return (lease, [.forget(id), .upstream(.pollNow), .queueChanged])
         }
     }
@@ -401,9 +404,13 @@ public struct GatekeeperStateMachine: Sendable {
                 listedCounted.insert(session.id)
             }
         }
-        // A terminated session the platform no longer lists is out of `active`: its credit ends.
-        terminated = terminated.filter { listedCounted.contains($0.key) || listedQueued.contains($0.key) }
-        terminatedListed = terminated.filter { countedInActive($0.key, boundAt: $0.value) }.count
+        // A terminated session the platform no longer lists is out of `active`: its credit ends. One that a reading
+        // sent after the report still lists is non-terminal again (a message restarts a terminal session,
+        // agp-api.md §10) or listed late (U3): either way `active` may count it, so the credit ends too.
+        terminated = terminated.filter { session, ended in
+            (listedCounted.contains(session) || listedQueued.contains(session)) && reading.sentAt <= ended.reportedAt
+        }
+        recountCredits()
         if let since = saturatedSince, reading.sentAt > since { saturatedSince = nil }
         var actions: [GatekeeperAction] = []
         for id in Array(endedCounting) {
@@ -434,6 +441,11 @@ public struct GatekeeperStateMachine: Sendable {
         return listedCounted.contains(session) || listedQueued.contains(session)
     }
 
+    /// How many credits the newest reading's `active` surely counted.
+    mutating func recountCredits() {
+        terminatedListed = terminated.filter { countedInActive($0.key, boundAt: $0.value.boundAt) }.count
+    }
+
     /// Bound sessions missing from a list sent after they were bound are confirmed with one status read each,
     /// at most once per backoff step (a session the platform lags on, or lists under another owner, is not
     /// asked about at every poll).
@@ -461,12 +473,21 @@ public struct GatekeeperStateMachine: Sendable {
     ///   - at: when the request was sent.
     ///   - now: the current time.
     public mutating func observeSession(_ session: String, status: SessionStatus?, at: Timestamp, now: Timestamp) -> [GatekeeperAction] {
-        guard status?.isTerminal ?? true else { return [] }
+        guard status?.isTerminal ?? true else {
+            // Running again after it was reported terminal (restarted by a message): `active` counts it again.
+            if let ended = terminated[session], at > ended.reportedAt {
+                terminated[session] = nil
+                recountCredits()
+            }
+            return []
+        }
         confirmations[session] = nil
         var actions: [GatekeeperAction] = []
         if let id = bySession[session], var lease = leases[id], lease.state == .bound || lease.state == .draining {
             let boundAt = lease.boundAt ?? now
-            if terminated.updateValue(boundAt, forKey: session) == nil, countedInActive(session, boundAt: boundAt) {
+            if terminated.updateValue(EndedSession(boundAt: boundAt, reportedAt: at), forKey: session) == nil,
+                countedInActive(session, boundAt: boundAt)
+            {
                 terminatedListed += 1
             }
             try? lease.sessionEnded(at: now)
@@ -565,12 +586,34 @@ public struct GatekeeperStateMachine: Sendable {
         _ = store(lease)
     }
 
+    /// Undoes a decision on one lease whose write failed, so that memory never runs ahead of the ledger: a
+    /// retried bind then binds and writes again instead of answering a no-op. Nothing happens when the lease has
+    /// changed since the decision (another decision already moved it on).
+    /// - Parameters:
+    ///   - changed: the lease as the failed decision left it.
+    ///   - previous: the lease as it was before.
+    /// - Returns: whether the lease was put back.
+    public mutating func revert(_ changed: Lease, to previous: Lease) -> Bool {
+        guard leases[changed.id] == changed, previous != changed else { return false }
+        if let session = changed.sessionID, previous.sessionID != session, bySession[session] == changed.id {
+            bySession[session] = nil
+            confirmations[session] = nil
+        }
+        if changed.state.isEnded, !previous.state.isEnded {
+            endedCounting.remove(changed.id)
+            history.removeAll { $0 == changed.id }
+        }
+        _ = store(previous)
+        return true
+    }
+
     // MARK: Internals
 
     /// Records a lease's new state and keeps every index in step. Returns the persist action.
     mutating func store(_ lease: Lease) -> [GatekeeperAction] {
         let previous = leases[lease.id]
         leases[lease.id] = lease
+        if lease.state != .granted { grantedPlaces[lease.id] = nil }
         let wasLive = previous?.state.holdsSlot ?? false
         if lease.state.holdsSlot, !wasLive {
             live.insert(lease.id)
@@ -603,7 +646,7 @@ public struct GatekeeperStateMachine: Sendable {
         queue.setHeld(max(0, count), for: holder)
     }
 
-    private mutating func grant(_ waiting: Lease, now: Timestamp) -> [GatekeeperAction] {
+    private mutating func grant(_ waiting: Lease, now: Timestamp, place: Int64? = nil) -> [GatekeeperAction] {
         var lease = waiting
         do {
             try lease.grant(at: now)
@@ -611,6 +654,7 @@ public struct GatekeeperStateMachine: Sendable {
             return [.fail(lease.id, error)]
         }
         grantsTotal += 1
+        if let place { grantedPlaces[lease.id] = place }
         var actions = store(lease)
         actions.append(.grant(lease))
         return actions
@@ -622,7 +666,7 @@ public struct GatekeeperStateMachine: Sendable {
         var free = count(at: now).free
         var actions: [GatekeeperAction] = []
         while free > 0, let waiter = queue.popFirst() {
-            actions += grant(waiter.lease, now: now)
+            actions += grant(waiter.lease, now: now, place: waiter.sequence)
             free -= 1
         }
         if !actions.isEmpty { actions.append(.queueChanged) }
@@ -700,5 +744,23 @@ public struct SlotCount: Sendable, Hashable {
         self.inUse = inUse
         self.free = free
         self.heldByLeases = heldByLeases
+    }
+}
+
+/// A session the platform reported terminal while the newest reading may still count it in `active`.
+public struct EndedSession: Sendable, Hashable {
+    /// When its lease was bound: the session existed from then on.
+    public var boundAt: Timestamp
+    /// When the request that reported it terminal was sent; a reading sent later that still lists the session
+    /// ends the credit.
+    public var reportedAt: Timestamp
+
+    /// Creates a credit.
+    /// - Parameters:
+    ///   - boundAt: when its lease was bound.
+    ///   - reportedAt: when the report was sent.
+    public init(boundAt: Timestamp, reportedAt: Timestamp) {
+        self.boundAt = boundAt
+        self.reportedAt = reportedAt
     }
 }

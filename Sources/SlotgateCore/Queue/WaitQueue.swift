@@ -125,15 +125,23 @@ public struct WaitQueue: Sendable {
         waiters.values.lazy.map(\.lease.requestedAt).min()
     }
 
+    /// Where requests sent back to the head with a known place start: below every counted head sequence, so their
+    /// arrival order (the place) orders them among themselves.
+    static let placedHeadBase = Int64.min / 2
+
     /// Adds a waiting lease.
     /// - Parameters:
     ///   - lease: a lease in state `waiting`.
     ///   - deadline: when its wait runs out.
     ///   - atHead: put it before every other waiter of its priority.
-    public mutating func enqueue(_ lease: Lease, deadline: Timestamp?, atHead: Bool = false) {
+    ///   - place: with `atHead`, the sequence the request had when it was granted: requests sent back keep their
+    ///     original order among themselves (first in, first out), ahead of every request that was never granted.
+    public mutating func enqueue(_ lease: Lease, deadline: Timestamp?, atHead: Bool = false, place: Int64? = nil) {
         precondition(waiters[lease.id] == nil, "a lease waits once")
         let sequence: Int64
-        if atHead {
+        if atHead, let place {
+            sequence = place < 0 ? place : Self.placedHeadBase + place
+        } else if atHead {
             sequence = nextHeadSequence
             nextHeadSequence -= 1
         } else {
@@ -348,7 +356,13 @@ public struct WaitQueue: Sendable {
     }
 
     private static func appendEntry(_ entry: Entry, atHead: Bool, to queue: inout HolderQueue) -> Bool {
-        if atHead { queue.entries.prepend(entry) } else { queue.entries.append(entry) }
+        if atHead {
+            // Head entries stay in sequence order at the front of the holder's FIFO.
+            let index = queue.entries.firstIndex { $0.sequence > entry.sequence } ?? queue.entries.endIndex
+            queue.entries.insert(entry, at: index)
+        } else {
+            queue.entries.append(entry)
+        }
         queue.live += 1
         return atHead || queue.live == 1
     }
