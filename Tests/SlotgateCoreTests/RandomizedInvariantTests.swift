@@ -272,11 +272,13 @@ import Glibc
                 try apply(machine.createOutcome(id, .created(sessionID: session), now: now).1)
                 clients[id] = .bound(session)
             } else if fate < 9 {
-                // The answer is lost: the session exists, the client never learns its id and gives up.
-                log.append("create for \(id) → \(session), no answer")
+                // The answer is lost: the session exists and the client gives up. The daemon's own retry with the
+                // same Idempotency-Key settles it later and binds the lease, which then ends with the session.
+                log.append("create for \(id) → \(session), no answer, the client gives up, the daemon's retry settles it")
                 try apply(machine.createOutcome(id, .noAnswer, now: now).1)
+                #expect(throws: GatekeeperError.self) { try machine.release(id, now: now) }
+                try apply(machine.createOutcome(id, .created(sessionID: session), now: now).1)
                 clients[id] = .gaveUp
-                try apply(machine.release(id, now: now).1)
             } else if world.sloppyClients {
                 log.append("create for \(id) → \(session), released unbound")
                 clients[id] = .gaveUp

@@ -141,11 +141,45 @@ import Testing
         let lease = try machine.mustGrant(now: t0)
         let (_, actions) = try machine.createOutcome(lease.id, .noAnswer, now: t0 + .seconds(8))
         #expect(actions.upstream == [.pollNow])
-        _ = try machine.release(lease.id, now: t0 + .seconds(2))
+        // Settled later as no session (a final refusal of the retry): the slot counts until a reading sent after
+        // the last attempt that got no answer.
+        _ = try machine.createOutcome(lease.id, .rejected, now: t0 + .seconds(9))
         _ = machine.observe(Fixture.snapshot(at: t0 + .seconds(5), limit: 1, active: 0), now: t0 + .seconds(9))
         #expect(machine.count(at: t0 + .seconds(9)).free == 0, "a reading sent before the create gave up does not settle it")
-        _ = machine.observe(Fixture.snapshot(at: t0 + .seconds(9), limit: 1, active: 0), now: t0 + .seconds(9))
-        #expect(machine.count(at: t0 + .seconds(9)).free == 1)
+        _ = machine.observe(Fixture.snapshot(at: t0 + .seconds(10), limit: 1, active: 0), now: t0 + .seconds(10))
+        #expect(machine.count(at: t0 + .seconds(10)).free == 1)
+    }
+
+    /// Issue 12, hole 1: a lease whose create is in flight, or got no answer, neither expires nor can be released
+    /// until the create settles; readings in the meantime do not free it.
+    @Test func aLeaseWithACreateInFlightNeitherExpiresNorFrees() throws {
+        var machine = Fixture.machine(limit: 1) { $0.claimTTL = .seconds(2) }
+        let lease = try machine.mustGrant(now: t0)
+        _ = try machine.beginCreate(lease.id, now: t0 + .seconds(1))
+        for second in 2...30 {
+            let now = t0 + .seconds(second)
+            _ = machine.tick(now: now)
+            _ = machine.observe(Fixture.snapshot(at: now, limit: 1, active: 0), now: now)
+        }
+        #expect(machine.lease(lease.id)?.state == .granted, "28 claim TTLs later, still held")
+        #expect(machine.count(at: t0 + .seconds(30)).free == 0)
+        #expect(throws: GatekeeperError.self) { try machine.release(lease.id, now: t0 + .seconds(30)) }
+        _ = try machine.createOutcome(lease.id, .noAnswer, now: t0 + .seconds(31))
+        _ = machine.tick(now: t0 + .seconds(40))
+        #expect(machine.lease(lease.id)?.state == .granted)
+        // The platform commits it at last; the retry with the same key replays it and the lease tracks it.
+        let (bound, _) = try machine.createOutcome(lease.id, .created(sessionID: "late"), now: t0 + .seconds(41))
+        #expect(bound.state == .bound)
+        // After a restart the settling task is gone: the lease lives one more claim TTL, then ends as usual.
+        var restarted = Fixture.machine(limit: 1) { $0.claimTTL = .seconds(2) }
+        var inFlight = lease
+        inFlight.createInDoubtSince = t0 + .seconds(1)
+        restarted.restore(inFlight, now: t0 + .seconds(50))
+        _ = restarted.tick(now: t0 + .seconds(51))
+        #expect(restarted.lease(inFlight.id)?.state == .granted)
+        _ = restarted.tick(now: t0 + .seconds(52))
+        #expect(restarted.lease(inFlight.id)?.state == .expired)
+        #expect(restarted.count(at: t0 + .seconds(52)).free == 0, "counted until a reading sent after the expiry")
     }
 
     @Test func aCreateInDoubtSettledByTheRetryIsBound() throws {

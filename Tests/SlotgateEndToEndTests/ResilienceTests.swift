@@ -171,6 +171,46 @@ extension EndToEnd {
             }
         }
 
+        /// Issue 12, hole 1: a proxied create that takes longer than the claim TTL and than the client's wait. The
+        /// lease neither expires nor frees its slot while the platform may still commit the create; the client gets
+        /// 502 when its wait runs out, the daemon keeps sending the create with the same key, binds the lease to the
+        /// session it made, and the next request is granted only after that session ends: no 429 anywhere.
+        @Test("a proxied create slower than the claim TTL keeps its lease until the platform settles it")
+        func slowProxiedCreateKeepsItsLease() async throws {
+            let options = SimulatorOptions(limit: 1, runMilliseconds: "600")
+            try await withStack(simulator: options, environment: ["SLOTGATE_LEASES_CLAIM_TTL_S": "1"]) { simulator, daemon, _ in
+                try await daemon.waitForStatus("a first reading") { DaemonProcess.slots($0, "limit") == 1 }
+                try await simulator.setFaults(["slow_milliseconds": 3000, "routes": ["create"]])
+                let slow = Task {
+                    try await daemon.request(
+                        .POST,
+                        "/api/v2/sessions",
+                        json: ["agent": "h/x", "messages": "slow", "queue": false],
+                        headers: [("Slotgate-Holder", "slow"), ("Slotgate-Wait", "1"), ("Idempotency-Key", "slow-create-key")],
+                        timeout: .seconds(30)
+                    )
+                }
+                try await eventually("the create reached the platform", timeout: .seconds(10), interval: .milliseconds(20)) {
+                    try await simulator.stats().requests["create", default: 0] >= 1
+                }
+                try await simulator.setFaults([:])
+                let answered = try await slow.value
+                #expect(answered.status == 502, "the client's wait ran out before the platform answered: \(answered)")
+                let leaseID = try #require(answered.header("Slotgate-Lease"))
+                // Past the claim TTL, the create still in flight: the lease holds its slot.
+                #expect(try await daemon.lease(leaseID)?["state"] as? String == "granted")
+                let next = try await daemon.acquire(holder: "next", wait: 30, timeout: .seconds(40))
+                #expect(next.status == 201, "the next request: \(next)")
+                let first = try await daemon.lease(leaseID)
+                #expect(first?["session_id"] is String, "the late create's session is tracked by its lease: \(String(describing: first))")
+                let created = try await simulator.createSession()
+                #expect(created.status == 201, "the next create meets no 429: \(created)")
+                let stats = try await simulator.stats()
+                #expect(stats.createsRefused == 0)
+                #expect(stats.peakNonTerminal <= 1)
+            }
+        }
+
         // MARK: An upstream outage
 
         @Test("an upstream outage pauses grants (paused_by upstream_unavailable), then grants resume")

@@ -347,12 +347,27 @@ public actor Gatekeeper: PlatformObserver, Service {
     /// Answers at once; `/healthz` uses it to tell that the actor is not stuck.
     public func ping() -> Bool { true }
 
+    /// Marks a granted lease as sending a create: it neither expires nor can be released until ``createOutcome(_:_:)``
+    /// settles the create (see `GatekeeperStateMachine.beginCreate`).
+    /// - Parameter id: the lease id.
+    public func beginCreate(_ id: LeaseID) async throws(GatekeeperError) -> Lease {
+        let before = shared == nil ? machine.lease(id) : nil
+        let (lease, actions) = try await decide(naming: [id]) { machine, now in
+            Result { () throws(GatekeeperError) in try machine.beginCreate(id, now: now) }
+        }.get()
+        try await executeDurably(actions, for: id, before: before)
+        return lease
+    }
+
     /// Records the outcome of a create made with a granted lease (the proxy).
     /// - Parameters:
     ///   - id: the lease id.
     ///   - outcome: the platform's answer.
     public func createOutcome(_ id: LeaseID, _ outcome: GatekeeperStateMachine.CreateOutcome) async throws(GatekeeperError) -> Lease {
-        let before = shared == nil ? machine.lease(id) : nil
+        // A session the platform made exists whatever the ledger says: its bind stays in memory, so the count
+        // tracks it, even when the write fails (the ledger's copy then expires and counts until a reading).
+        let isCreated = if case .created = outcome { true } else { false }
+        let before = shared == nil && !isCreated ? machine.lease(id) : nil
         let (lease, actions) = try await decide(naming: [id]) { machine, now in
             Result { () throws(GatekeeperError) in try machine.createOutcome(id, outcome, now: now) }
         }.get()

@@ -312,6 +312,10 @@ public struct GatekeeperStateMachine: Sendable {
             if queue[id] != nil { throw .leaseConflict(id, "a waiting request is cancelled by closing its connection") }
             throw .leaseNotFound(id.rawValue)
         }
+        if lease.state == .granted, lease.createInDoubtSince != nil {
+            // Freeing it now would hand the slot on while the platform may still commit the create.
+            throw .leaseConflict(id, "a create sent with this lease has not settled yet; the daemon settles it and then ends the lease")
+        }
         var actions: [GatekeeperAction] = []
         if try lease.release(at: now) {
             actions += store(lease)
@@ -343,6 +347,19 @@ public struct GatekeeperStateMachine: Sendable {
         case noAnswer
     }
 
+    /// A create is about to be sent with a granted lease: until its outcome settles it (``createOutcome(_:_:now:)``),
+    /// the lease neither expires nor can be released, since the platform may commit the create at any time.
+    /// - Parameters:
+    ///   - id: the lease id.
+    ///   - now: the current time.
+    public mutating func beginCreate(_ id: LeaseID, now: Timestamp) throws(GatekeeperError) -> (Lease, [GatekeeperAction]) {
+        guard var lease = leases[id] else { throw .leaseNotFound(id.rawValue) }
+        guard lease.state == .granted else { throw .leaseConflict(id, "a \(lease.state.rawValue) lease cannot create a session") }
+        lease.createInDoubtSince = now
+        lease.expiresAt = now.advanced(by: lease.claimTTL)
+        return (lease, store(lease))
+    }
+
     /// Records the outcome of a create made with a granted lease.
     /// - Parameters:
     ///   - id: the lease id.
@@ -364,7 +381,10 @@ public struct GatekeeperStateMachine: Sendable {
             lease.createInDoubtSince = now
             return (lease, store(lease) + [.upstream(.pollNow)])
         case .rejected:
+            // Settled: no session this daemon can track was made (a 4xx, or a 2xx without an id, which the quota
+            // counts). The slot stays counted until a reading sent after now.
             guard lease.state == .granted else { throw .leaseConflict(id, "only a granted lease creates a session") }
+            lease.createInDoubtSince = min(lease.createInDoubtSince ?? now, now)
             try lease.release(at: now)
             var actions = store(lease)
             actions += grantWhilePossible(now: now)
@@ -529,7 +549,13 @@ public struct GatekeeperStateMachine: Sendable {
         while let first = expiries.min, first.expiresAt <= now {
             _ = expiries.popMin()
             guard var lease = leases[first.id], lease.state == .granted, lease.expiresAt == first.expiresAt else { continue }
-            try? lease.expire(at: now)
+            if lease.createInDoubtSince != nil, !goneHosts.contains(lease.host) {
+                // A create sent with this lease has not settled: the platform may still commit it, so the lease
+                // lives on (design.md "Slot accounting"). Its host settles it; a gone host's lease expires.
+                lease.expiresAt = now.advanced(by: lease.claimTTL)
+            } else {
+                try? lease.expire(at: now)
+            }
             actions += store(lease)
         }
         let expired = queue.popExpired(now: now)
@@ -582,6 +608,13 @@ public struct GatekeeperStateMachine: Sendable {
         }
         if lease.state.isEnded, lease.countsUntilSnapshotAfter != nil {
             lease.countsUntilSnapshotAfter = max(lease.countsUntilSnapshotAfter ?? now, now)
+        }
+        if lease.state == .granted, lease.createInDoubtSince != nil {
+            // The task that settled its create died with the last run, and the body went with it. The lease lives
+            // one more claim TTL from now, then its end counts until a reading sent after that: the platform's
+            // `active` then counts the session if the create was committed.
+            lease.createInDoubtSince = nil
+            lease.expiresAt = max(lease.expiresAt ?? now, now.advanced(by: lease.claimTTL))
         }
         _ = store(lease)
     }

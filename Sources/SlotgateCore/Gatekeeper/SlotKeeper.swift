@@ -28,6 +28,8 @@ public protocol SlotKeeper: Actor, PlatformObserver {
     func release(_ id: LeaseID, cancelSession: Bool) async throws(GatekeeperError) -> Lease
     /// Answers at once when the actor is not stuck.
     func ping() -> Bool
+    /// Marks a granted lease as sending a create; it holds its slot until the create's outcome settles it.
+    func beginCreate(_ id: LeaseID) async throws(GatekeeperError) -> Lease
     /// Records the outcome of a create made with a granted lease.
     func createOutcome(_ id: LeaseID, _ outcome: GatekeeperStateMachine.CreateOutcome) async throws(GatekeeperError) -> Lease
     /// Waits for a lease sent back to the queue to be granted again.

@@ -85,7 +85,8 @@ public struct Lease: Sendable, Hashable {
     public var boundAt: Timestamp?
     /// When the request's wait runs out (kept so a request sent back to the queue keeps its deadline).
     public var waitDeadline: Timestamp?
-    /// The end of the last create attempt that got no answer, while the create is in doubt.
+    /// Set while a create sent with this lease has not settled: when it was sent, or when its last attempt got no
+    /// answer. Such a lease neither expires nor can be released; its end counts until a reading sent after this.
     public var createInDoubtSince: Timestamp?
     /// Set when an unbound lease ended but its holder may have created a session the platform does not count yet.
     public var countsUntilSnapshotAfter: Timestamp?

@@ -121,56 +121,149 @@ struct ProxyRoutes {
 
         let deadline = lease.waitDeadline ?? api.clock.now.advanced(by: .seconds(30))
         while true {
-            // Keep the claim alive while the platform takes its time.
-            _ = try? await gatekeeper.renew(lease.id)
-            let result: CreateResult
-            do {
-                result = try await platform.createSession(
-                    body: body,
-                    idempotencyKey: key,
-                    extraHeaders: forwarded,
-                    deadline: max(deadline, api.clock.now.advanced(by: .seconds(1)))
-                )
-            } catch let error as AGPError {
-                return try await giveUp(lease, error.description)
-            }
-            if result.isCreated, let session = result.sessionID {
-                let bound = try? await gatekeeper.createOutcome(lease.id, .created(sessionID: session))
-                return passThrough(result.response, lease: bound ?? lease)
-            }
-            switch result.response.status {
-            case 429:
-                // Someone outside this daemon took the slot: back to the head of the queue, same key.
+            // The create runs in a task of its own: neither the client hanging up nor its wait running out stops a
+            // create the platform may still commit. Until the platform's answer settles it, the lease neither
+            // expires nor frees its slot (design.md "Slot accounting").
+            let granted = lease
+            let settlement = Task { await settle(granted, platform: platform, body: body, key: key, forwarded: forwarded) }
+            let remaining = max(api.clock.now.duration(to: deadline), .seconds(1))
+            switch await Self.value(of: settlement, within: remaining) {
+            case .created(let result, let bound, let unwritten):
+                var response = passThrough(result.response, lease: bound)
+                if unwritten { response.headers[.slotgateWarning] = "lease-not-written" }
+                return response
+            case .refused(let result):
+                return passThrough(result.response, lease: await gatekeeper.lease(lease.id) ?? lease)
+            case .requeued:
+                // Someone outside this daemon took the slot: back to the queue in the request's place, same key.
                 api.logger.warning("the platform refused a create with 429; requeued", metadata: ["lease": "\(lease.id)"])
-                _ = try? await gatekeeper.createOutcome(lease.id, .rejectedTooManyRequests)
                 switch await gatekeeper.awaitRequeued(lease.id) {
-                case .success(let granted): lease = granted
+                case .success(let again): lease = again
                 case .failure(let error):
                     var answer = APIError(error)
                     answer.extraHeaders = Self.leaseHeaders(lease)
                     throw answer
                 }
-            case 200...299:
-                // A 2xx without a readable session id: the session exists but cannot be tracked by id.
-                return try await giveUp(lease, "the platform's answer carried no session id")
-            case 408, 409, 500...599:
-                return try await giveUp(lease, "the platform answered \(result.response.status) until the wait ran out")
-            default:
-                // A final refusal (4xx): no session was created; the answer passes through unchanged.
-                _ = try? await gatekeeper.createOutcome(lease.id, .rejected)
-                return passThrough(result.response, lease: await gatekeeper.lease(lease.id) ?? lease)
+            case nil:
+                var error = APIError.upstreamError(
+                    "The platform has not settled the create yet. slotgated keeps sending it with the same Idempotency-Key "
+                        + "and the lease keeps its slot until it settles; retry with the same Idempotency-Key to get the session."
+                )
+                error.extraHeaders = Self.leaseHeaders(lease)
+                error.extraHeaders[.idempotencyKey] = key
+                throw error
             }
         }
     }
 
-    /// The create may or may not have happened: the lease is released, keeping its slot counted until a reading
-    /// settles it, and the client gets 502.
-    private func giveUp(_ lease: Lease, _ reason: String) async throws -> Response {
-        _ = try? await api.gatekeeper.createOutcome(lease.id, .noAnswer)
-        let released = (try? await api.gatekeeper.release(lease.id)) ?? lease
-        var error = APIError.upstreamError("The platform did not create the session: \(reason).")
-        error.extraHeaders = Self.leaseHeaders(released)
-        throw error
+    /// What a create sent with a granted lease came to, once the platform's answer settled it.
+    private enum Settled: Sendable {
+        /// The session exists (new or replayed); the lease is bound to it, or the bind could not be written.
+        case created(CreateResult, Lease, unwritten: Bool)
+        /// A final refusal (4xx other than 429, or a 2xx without a session id): the lease ended.
+        case refused(CreateResult)
+        /// 429: the lease went back to the queue.
+        case requeued
+    }
+
+    /// How long one round of attempts inside the platform client may take before the settling loop looks again.
+    static let attemptWindow = Duration.seconds(30)
+    /// The platform keeps an Idempotency-Key for 24 h (agp-api.md §6); past this the create cannot be settled by a
+    /// retry, and the lease ends, counting until a reading sent after it (the quota counts the session if it exists).
+    static let settleLimit = Duration.seconds(23 * 3600)
+
+    /// Sends the create with the same Idempotency-Key until the platform's answer settles it: a session (bound to the
+    /// lease), a final refusal, or a 429. No answer, 408, 409 (in flight) and 5xx leave it open, and it is sent
+    /// again after a pause (`Retry-After` when given, else doubling from 1 s to 60 s).
+    private func settle(_ lease: Lease, platform: AGPClient, body: ByteBuffer, key: String, forwarded: HTTPHeaders) async -> Settled {
+        let gatekeeper = api.gatekeeper
+        let started = api.clock.now
+        var pause = Duration.seconds(1)
+        _ = try? await gatekeeper.beginCreate(lease.id)
+        while true {
+            var wait = pause
+            do {
+                let result = try await platform.createSession(
+                    body: body,
+                    idempotencyKey: key,
+                    extraHeaders: forwarded,
+                    deadline: api.clock.now.advanced(by: Self.attemptWindow)
+                )
+                if result.isCreated, let session = result.sessionID {
+                    return await created(result, session: session, lease: lease)
+                }
+                switch result.status {
+                case 429:
+                    _ = try? await gatekeeper.createOutcome(lease.id, .rejectedTooManyRequests)
+                    return .requeued
+                case 408, 409, 500...599:
+                    if let text = result.response.headers.first(name: "Retry-After"), let after = RetryAfter.delay(text, now: api.clock.now) {
+                        wait = max(wait, after)
+                    }
+                default:
+                    _ = try? await gatekeeper.createOutcome(lease.id, .rejected)
+                    return .refused(result)
+                }
+            } catch {
+                // No answer: the platform may have committed it.
+                _ = try? await gatekeeper.createOutcome(lease.id, .noAnswer)
+            }
+            if started.duration(to: api.clock.now) >= Self.settleLimit {
+                api.logger.error("a create did not settle within the Idempotency-Key window; its lease ends", metadata: ["lease": "\(lease.id)"])
+                _ = try? await gatekeeper.createOutcome(lease.id, .rejected)
+                return .refused(
+                    CreateResult(
+                        response: AGPResponse(status: 504, headers: [:], body: ByteBuffer()),
+                        sessionID: nil,
+                        sessionStatus: nil,
+                        attempts: 0
+                    )
+                )
+            }
+            try? await Task.sleep(for: min(wait, .seconds(60)))
+            pause = min(pause * 2, .seconds(60))
+        }
+    }
+
+    /// Binds the lease to the session the platform made. A bind that cannot be written keeps the bind in memory
+    /// (the session exists, and the count must say so) and is never silent: an error in the log and a warning
+    /// header. A replay of a session another lease already tracks ends this lease.
+    private func created(_ result: CreateResult, session: String, lease: Lease) async -> Settled {
+        do {
+            let bound = try await api.gatekeeper.createOutcome(lease.id, .created(sessionID: session))
+            return .created(result, bound, unwritten: false)
+        } catch let error where error.code == GatekeeperError.stateUnwritable.code {
+            api.logger.error(
+                "the session was created but its lease's bind could not be written to the ledger",
+                metadata: ["lease": "\(lease.id)", "session": "\(session)"]
+            )
+            return .created(result, await api.gatekeeper.lease(lease.id) ?? lease, unwritten: true)
+        } catch {
+            // Most likely a replay of a session an earlier lease (the same key's first request) already tracks.
+            api.logger.notice(
+                "the platform answered with a session another lease tracks; this lease ends",
+                metadata: ["lease": "\(lease.id)", "session": "\(session)", "reason": "\(error)"]
+            )
+            _ = try? await api.gatekeeper.createOutcome(lease.id, .rejected)
+            return .created(result, await api.gatekeeper.lease(lease.id) ?? lease, unwritten: false)
+        }
+    }
+
+    /// The task's value, or nil when `limit` passes first or the calling task is cancelled; the task goes on.
+    private static func value<T: Sendable>(of task: Task<T, Never>, within limit: Duration) async -> T? {
+        let (first, continuation) = AsyncStream<T?>.makeStream(bufferingPolicy: .bufferingOldest(1))
+        let waiter = Task { continuation.yield(await task.value) }
+        let timer = Task {
+            try? await Task.sleep(for: limit)
+            continuation.yield(nil)
+        }
+        defer {
+            timer.cancel()
+            continuation.finish()
+            _ = waiter
+        }
+        for await value in first { return value }
+        return nil
     }
 
     private static func leaseHeaders(_ lease: Lease) -> HTTPFields {
@@ -238,4 +331,5 @@ extension HTTPField.Name {
     static let slotgateLease = HTTPField.Name("Slotgate-Lease")!
     static let slotgateWaitedMs = HTTPField.Name("Slotgate-Waited-Ms")!
     static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
+    static let slotgateWarning = HTTPField.Name("Slotgate-Warning")!
 }
