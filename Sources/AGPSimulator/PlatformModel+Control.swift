@@ -31,6 +31,9 @@ extension PlatformModel {
             self.faults.unavailable -= 1
             return Admission(reply: .detail(503, "Service temporarily unavailable", headers: retryAfter), delay: delay)
         }
+        if route == "list", self.faults.listRefused {
+            return Admission(reply: .detail(403, "Not allowed to list the organization's sessions"), delay: delay)
+        }
         if route == "create", self.faults.tooManyRequests > 0 {
             self.faults.tooManyRequests -= 1
             self.stats.injected429 += 1

@@ -22,6 +22,8 @@ public struct SimulatorFaults: Sendable, Codable, Equatable {
     public var tooManyRetryAfter: Bool = false
     /// Every answer (within ``routes``) is delayed by this many milliseconds while it is set.
     public var slowMilliseconds: Int = 0
+    /// While set, `GET /sessions` answers 403 (a key that may not list the organization's sessions, agp-api.md U8).
+    public var listRefused: Bool = false
     /// Limits faults to these route names (`create`, `quota`, `tokens`, `list`, `status`, `get`, `cancel`, `other`);
     /// `nil` means every route.
     public var routes: [String]? = nil
@@ -64,6 +66,7 @@ public struct SimulatorFaults: Sendable, Codable, Equatable {
         self.tooManyRequests = try container.decodeIfPresent(Int.self, snakeKey: "too_many_requests") ?? 0
         self.tooManyRetryAfter = try container.decodeIfPresent(Bool.self, snakeKey: "too_many_retry_after") ?? false
         self.slowMilliseconds = try container.decodeIfPresent(Int.self, snakeKey: "slow_milliseconds") ?? 0
+        self.listRefused = try container.decodeIfPresent(Bool.self, snakeKey: "list_refused") ?? false
         self.routes = try container.decodeIfPresent([String].self, snakeKey: "routes")
     }
 
@@ -77,6 +80,7 @@ public struct SimulatorFaults: Sendable, Codable, Equatable {
         try container.encode(self.tooManyRequests, forKey: .init("too_many_requests"))
         try container.encode(self.tooManyRetryAfter, forKey: .init("too_many_retry_after"))
         try container.encode(self.slowMilliseconds, forKey: .init("slow_milliseconds"))
+        try container.encode(self.listRefused, forKey: .init("list_refused"))
         if let routes = self.routes {
             try container.encode(routes, forKey: .init("routes"))
         } else {

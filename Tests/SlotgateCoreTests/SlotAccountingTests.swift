@@ -114,6 +114,36 @@ import Testing
         #expect(machine.count(at: t0 + .seconds(3)).inUse == 1)
     }
 
+    /// Issue 12, hole 3: with the list refused, status reads of some tracked sessions stand in for it. Those read
+    /// non-terminal count in `active`; the unread ones stay on top of it (unknown, not gone: no confirmation is
+    /// asked for them), and the next poll reads the least recently seen first.
+    @Test func aPartialReadingCountsWhatItReadAndNothingMore() throws {
+        var machine = Fixture.machine(limit: 3)
+        for (index, session) in ["s1", "s2", "s3"].enumerated() {
+            let lease = try machine.mustGrant(holder: "h\(index)", now: t0)
+            _ = try machine.bind(lease.id, to: session, now: t0)
+        }
+        #expect(machine.sessionsToRead(limit: 2) == ["s1", "s2"])
+        let partial = PlatformSnapshot(
+            sentAt: t0 + .seconds(1),
+            quota: QuotaReading(scope: .org, limit: 3, active: 3),
+            sessions: Fixture.running("s1", "s2"),
+            sessionsComplete: false
+        )
+        let actions = machine.observe(partial, now: t0 + .seconds(1))
+        #expect(actions.upstream.isEmpty, "s3 was not read: unknown, not missing")
+        #expect(machine.count(at: t0 + .seconds(1)).inUse == 4, "s1 and s2 in active; s3 unknown, counted on top")
+        #expect(machine.sessionListRefused)
+        #expect(machine.sessionsToRead(limit: 2) == ["s3", "s1"])
+        // s3's status read: it ended. Its slot frees.
+        _ = machine.observeSession("s3", status: .completed, at: t0 + .seconds(1), now: t0 + .seconds(1))
+        #expect(machine.count(at: t0 + .seconds(1)).inUse == 3)
+        // The list answers again.
+        _ = machine.observe(Fixture.snapshot(at: t0 + .seconds(2), limit: 3, active: 2, sessions: Fixture.running("s1", "s2")), now: t0 + .seconds(2))
+        #expect(!machine.sessionListRefused)
+        #expect(machine.count(at: t0 + .seconds(2)).inUse == 2)
+    }
+
     @Test func anEndedUnboundLeaseKeepsItsSlotUntilAReadingSentAfterItEnded() throws {
         var machine = Fixture.machine(limit: 1)
         let lease = try machine.mustGrant(now: t0)

@@ -211,6 +211,40 @@ extension EndToEnd {
             }
         }
 
+        /// Issue 12, hole 3: a key that may not list the organization's sessions (agp-api.md U8). Status reads of
+        /// the tracked sessions stand in for the list: bound sessions are not counted twice, an end is seen without
+        /// the list, `/v1/status` says so, and the list is used again once it answers.
+        @Test("a refused session list: status reads stand in, the status says so, and the list comes back")
+        func refusedSessionList() async throws {
+            try await withStack(simulator: SimulatorOptions(limit: 2, runMilliseconds: "none")) { simulator, daemon, _ in
+                try await simulator.setFaults(["list_refused": true])
+                var sessions: [String] = []
+                for index in 0..<2 {
+                    let lease = try await daemon.grantedLease(holder: "bound-\(index)", wait: 10)
+                    let leaseID = try #require(lease["id"] as? String)
+                    let created = try await simulator.createSession()
+                    let sessionID = try #require(created.string("id"))
+                    #expect(try await daemon.bind(leaseID, to: sessionID).status == 200)
+                    sessions.append(sessionID)
+                }
+                let refused = try await daemon.waitForStatus("the list refused, two slots in use") { status in
+                    (status["upstream"] as? [String: Any])?["session_list"] as? String == "refused"
+                        && DaemonProcess.slots(status, "in_use") == 2
+                }
+                #expect(DaemonProcess.slots(refused, "in_use") == 2, "each bound session counted once, not on top of active")
+                async let waiter = daemon.acquire(holder: "waiter", wait: 30, timeout: .seconds(40))
+                try await daemon.waitForStatus("the waiter queued") { DaemonProcess.waiting($0) == 1 }
+                try await simulator.finish(sessions[0])
+                let granted = try await waiter
+                #expect(granted.status == 201, "the end was seen through a status read: \(granted)")
+                try await simulator.setFaults([:])
+                try await daemon.waitForStatus("the list answers again") { status in
+                    (status["upstream"] as? [String: Any])?["session_list"] as? String == "ok"
+                }
+                #expect(try await simulator.stats().createsRefused == 0)
+            }
+        }
+
         // MARK: An upstream outage
 
         @Test("an upstream outage pauses grants (paused_by upstream_unavailable), then grants resume")

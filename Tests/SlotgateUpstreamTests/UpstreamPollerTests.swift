@@ -190,10 +190,13 @@ struct UpstreamPollerTests {
             await client.fail("list", with: [refused])
         } _: { harness in
             let first = try #require(await harness.events.nextSnapshot())
-            #expect(first.sessions == nil)
+            // Nothing is tracked, so no status read stands in: an empty, partial reading.
+            #expect(first.sessions == [])
+            #expect(!first.sessionsComplete)
             await harness.advance(by: .seconds(2))
             let second = try #require(await harness.events.nextSnapshot())
             #expect(second.sessions == [])
+            #expect(second.sessionsComplete, "the list answers again")
         }
     }
 

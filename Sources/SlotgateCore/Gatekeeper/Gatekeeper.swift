@@ -492,6 +492,8 @@ public actor Gatekeeper: PlatformObserver, Service {
 
     public func needsSessionList() -> Bool { machine.needsSessionList }
 
+    public func sessionsToRead(limit: Int) -> [String] { machine.sessionsToRead(limit: limit) }
+
     public func observe(_ snapshot: PlatformSnapshot) async {
         // The reading was sent at this host's time; decisions run at the database's time.
         let local = clock.now

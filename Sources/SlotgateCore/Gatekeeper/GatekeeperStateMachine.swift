@@ -90,6 +90,9 @@ public struct GatekeeperStateMachine: Sendable {
     /// Granted leases that came from the queue, with their place in it: a create refused with 429 sends the request
     /// back to that place.
     private var grantedPlaces: [LeaseID: Int64] = [:]
+    /// When each tracked session was last seen by a list or a status read: while the platform refuses the list,
+    /// the poller reads the least recently seen ones first.
+    private var sessionReadAt: [String: Timestamp] = [:]
 
     /// Shared mode: the version of the fleet state this machine was rebuilt from.
     public internal(set) var sharedVersion: Int64 = -1
@@ -136,6 +139,17 @@ public struct GatekeeperStateMachine: Sendable {
         }
         return .idle
     }
+
+    /// Tracked sessions (bound or draining leases), least recently seen first: what the poller reads one by one
+    /// while the platform refuses the list.
+    /// - Parameter limit: how many at most.
+    public func sessionsToRead(limit: Int) -> [String] {
+        bySession.keys.sorted { (sessionReadAt[$0] ?? .distantPast, $0) < (sessionReadAt[$1] ?? .distantPast, $1) }
+            .prefix(limit).map { $0 }
+    }
+
+    /// Whether the newest reading had to do without the session list (the platform refused it).
+    public var sessionListRefused: Bool { snapshot.map { !$0.sessionsComplete } ?? false }
 
     /// Whether a poll needs the session list: sessions are tracked (bound or draining leases) or requests wait.
     /// Without a list the count is conservative (every bound lease counts on top of `active`).
@@ -446,7 +460,11 @@ public struct GatekeeperStateMachine: Sendable {
                 leases[id]?.countsUntilSnapshotAfter = nil
             }
         }
-        if reading.sessions != nil {
+        for session in reading.sessions ?? [] where bySession[session.id] != nil {
+            sessionReadAt[session.id] = reading.sentAt
+        }
+        // A partial reading (the list refused, status reads standing in) says nothing of the sessions it leaves out.
+        if reading.sessions != nil, reading.sessionsComplete {
             actions += confirmMissingSessions(sentAt: reading.sentAt, now: now)
         }
         actions += grantWhilePossible(now: now)
@@ -493,6 +511,7 @@ public struct GatekeeperStateMachine: Sendable {
     ///   - at: when the request was sent.
     ///   - now: the current time.
     public mutating func observeSession(_ session: String, status: SessionStatus?, at: Timestamp, now: Timestamp) -> [GatekeeperAction] {
+        if bySession[session] != nil { sessionReadAt[session] = max(sessionReadAt[session] ?? at, at) }
         guard status?.isTerminal ?? true else {
             // Running again after it was reported terminal (restarted by a message): `active` counts it again.
             if let ended = terminated[session], at > ended.reportedAt {
@@ -661,6 +680,7 @@ public struct GatekeeperStateMachine: Sendable {
             } else if bySession[session] == lease.id {
                 bySession[session] = nil
                 confirmations[session] = nil
+                sessionReadAt[session] = nil
             }
         }
         if lease.state == .granted, let expiresAt = lease.expiresAt, previous?.expiresAt != expiresAt {

@@ -15,6 +15,9 @@ public struct GatekeeperStatus: Sendable, Hashable {
     public var upstreamHealthy: Bool
     /// The last poll failure, if the newest poll failed.
     public var lastError: String?
+    /// Whether the newest reading did without the session list, which the platform refused (status reads of
+    /// tracked sessions stand in for it).
+    public var sessionListRefused = false
     /// The newest token reading.
     public var tokens: TokenReading?
     /// Age of the newest token reading.
@@ -47,6 +50,7 @@ public struct GatekeeperStatus: Sendable, Hashable {
         pausedBy = machine.pause(at: now)
         upstreamHealthy = snapshot != nil && machine.lastPollFailure == nil && (quotaAge ?? .zero) <= machine.settings.maxStaleness
         lastError = machine.lastPollFailure
+        sessionListRefused = machine.sessionListRefused
         tokens = machine.tokens
         tokensAge = machine.tokens.map { $0.sentAt.duration(to: now) }
         slots = machine.count(at: now)

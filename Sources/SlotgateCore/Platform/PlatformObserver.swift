@@ -35,6 +35,9 @@ public protocol PlatformObserver: Sendable {
     /// Whether the next poll needs the list of non-terminal sessions besides the quota: only while sessions are
     /// tracked (bound or draining leases) or requests wait. An idle daemon reads the quota alone.
     func needsSessionList() async -> Bool
+    /// Tracked sessions, least recently seen first, for status reads while the platform refuses the list.
+    /// - Parameter limit: how many at most.
+    func sessionsToRead(limit: Int) async -> [String]
     /// A successful poll: quota plus the list of non-terminal sessions.
     /// - Parameter snapshot: the reading, with the time its first request was sent.
     func observe(_ snapshot: PlatformSnapshot) async
@@ -57,4 +60,6 @@ public protocol PlatformObserver: Sendable {
 extension PlatformObserver {
     /// By default every poll lists the sessions.
     public func needsSessionList() async -> Bool { true }
+    /// By default no session is tracked.
+    public func sessionsToRead(limit: Int) async -> [String] { [] }
 }

@@ -68,16 +68,21 @@ public struct PlatformSnapshot: Sendable, Hashable {
     public var quota: QuotaReading
     /// Ids and statuses of the non-terminal sessions, every page; nil when the list could not be read.
     public var sessions: [ListedSession]?
+    /// False when the platform refused the list and `sessions` holds only the tracked sessions that status reads,
+    /// sent after the quota request, found non-terminal: a tracked session missing from it is unknown, not gone.
+    public var sessionsComplete = true
 
     /// Creates a snapshot.
     /// - Parameters:
     ///   - sentAt: when the first request of the poll was sent.
     ///   - quota: the quota reading.
     ///   - sessions: the non-terminal sessions, or nil when the list could not be read.
-    public init(sentAt: Timestamp, quota: QuotaReading, sessions: [ListedSession]?) {
+    ///   - sessionsComplete: false when `sessions` holds only status reads of tracked sessions.
+    public init(sentAt: Timestamp, quota: QuotaReading, sessions: [ListedSession]?, sessionsComplete: Bool = true) {
         self.sentAt = sentAt
         self.quota = quota
         self.sessions = sessions
+        self.sessionsComplete = sessionsComplete
     }
 }
 

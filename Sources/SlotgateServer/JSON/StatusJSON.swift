@@ -44,6 +44,7 @@ public struct StatusJSON: Encodable, Sendable {
         case healthy, scope, limit, active, available
         case ageMs = "age_ms"
         case lastError = "last_error"
+        case sessionList = "session_list"
     }
 
     private enum TokenKeys: String, CodingKey {
@@ -91,6 +92,7 @@ public struct StatusJSON: Encodable, Sendable {
         try upstream.encode(status.quota?.available, forKey: .available)
         try upstream.encode(status.quotaAge?.milliseconds, forKey: .ageMs)
         try upstream.encode(status.lastError, forKey: .lastError)
+        try upstream.encode(status.sessionListRefused ? "refused" : "ok", forKey: .sessionList)
 
         if let tokens = status.tokens {
             var nested = container.nestedContainer(keyedBy: TokenKeys.self, forKey: .tokens)

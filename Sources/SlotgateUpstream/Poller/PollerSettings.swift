@@ -23,6 +23,9 @@ public struct PollerSettings: Sendable {
     public var longestRetryAfter: Duration
     /// How many session status reads and cancels run at once.
     public var maxConcurrentSessionWork: Int
+    /// Status reads per poll that stand in for the session list while the platform refuses it: the poll stays
+    /// O(1) calls per interval (design.md invariant 6), and every tracked session is read in turn.
+    public var statusReadsWithoutList = 4
 
     /// Creates settings.
     /// - Parameters:

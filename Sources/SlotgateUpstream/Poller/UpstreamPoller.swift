@@ -175,11 +175,22 @@ public struct UpstreamPoller: Service {
             let quota = try await client.sessionQuota()
             scope = quota.scope
             var sessions: [ListedSession]? = nil
+            var ended: [(id: String, status: SessionStatus?, sentAt: Timestamp)] = []
+            var complete = true
             if await observer.needsSessionList() {
                 sessions = try await listSessions(owner: .matching(quota.scope))
+                if sessions == nil {
+                    // The platform refuses the list: status reads of the tracked sessions, sent after the quota
+                    // request, stand in for it, a few per poll (design.md "Slot accounting").
+                    complete = false
+                    (sessions, ended) = await readTrackedSessions()
+                }
             }
-            let snapshot = PlatformSnapshot(sentAt: sentAt, quota: quota, sessions: sessions)
+            let snapshot = PlatformSnapshot(sentAt: sentAt, quota: quota, sessions: sessions, sessionsComplete: complete)
             await observer.observe(snapshot)
+            for session in ended {
+                await observer.observeSession(session.id, status: session.status, at: session.sentAt)
+            }
             state.status.withLock { status in
                 status.lastGoodReadingAt = sentAt
                 status.lastQuota = quota
@@ -216,7 +227,11 @@ public struct UpstreamPoller: Service {
     private func listSessions(owner: ListOwner) async throws -> [ListedSession]? {
         do {
             let sessions = try await client.nonTerminalSessions(owner: owner)
-            state.listRefused.withLock { $0 = false }
+            let wasRefused = state.listRefused.withLock { refused in
+                defer { refused = false }
+                return refused
+            }
+            if wasRefused { logger.notice("The platform lists the sessions again") }
             return sessions
         } catch let error as AGPError where !error.isTransient && error.status != 401 {
             let first = state.listRefused.withLock { refused in
@@ -226,10 +241,34 @@ public struct UpstreamPoller: Service {
             if first {
                 var logger = logger
                 logger[metadataKey: "agp.error"] = "\(error)"
-                logger.warning("The platform refused the session list; polling the quota alone")
+                logger.warning("The platform refused the session list; reading tracked sessions' status instead")
             }
             return nil
         }
+    }
+
+    /// Reads the status of the tracked sessions seen least recently, at most
+    /// ``PollerSettings/statusReadsWithoutList`` per poll. A read that fails leaves its session unknown (counted on
+    /// top of `active`) until a later poll.
+    private func readTrackedSessions() async -> (found: [ListedSession], ended: [(id: String, status: SessionStatus?, sentAt: Timestamp)]) {
+        var found: [ListedSession] = []
+        var ended: [(id: String, status: SessionStatus?, sentAt: Timestamp)] = []
+        for id in await observer.sessionsToRead(limit: settings.statusReadsWithoutList) {
+            let sentAt = clock.now()
+            let status: SessionStatus?
+            do {
+                status = try await client.sessionStatus(id: id)
+            } catch {
+                continue
+            }
+            if let status, !status.isTerminal {
+                found.append(ListedSession(id: id, status: status))
+            } else {
+                // Terminal, or 404: the platform does not know it.
+                ended.append((id, status, sentAt))
+            }
+        }
+        return (found, ended)
     }
 
     private func readTokens(_ schedule: inout PollSchedule) async {
