@@ -131,7 +131,7 @@ public struct SettingKey: Sendable, Hashable, CustomStringConvertible {
         case .maxPerHolder: "leases plus waiters of one holder; 0 is no cap"
         case .maxConnections: "open connections to the local API (≥ 1)"
         case .tokensMinRemaining: "pause grants below this many tokens left; 0 is off"
-        case .stateDirectory: "directory of the lease ledger"
+        case .stateDirectory: "directory of the lease ledger; one daemon at a time uses it (slotgated.lock)"
         case .stateFsync: "answer a grant, bind or renewal once the ledger is fsync'd (true) or once the OS has it (false)"
         case .postgresURL: "PostgreSQL connection URL for a fleet (postgres:// or postgresql://)"
         case .fallbackShare: "slots this host may use while the database is unreachable"

@@ -40,7 +40,8 @@ public struct Daemon: Sendable {
     /// The process environment.
     public var environment: [String: String]
     /// `--reset-state`: a ledger that cannot be opened (corrupt, unreadable, newer schema) is moved aside and the
-    /// daemon starts with no leases, instead of refusing to start.
+    /// daemon starts with no leases, instead of refusing to start. Never while another daemon holds the state
+    /// directory: the lock is taken first, and that start is refused before the ledger is looked at.
     public var resetState = false
 
     /// Creates a daemon.
@@ -192,6 +193,12 @@ public struct Daemon: Sendable {
                     group.cancelAll()
                 }
             } else {
+                // One daemon per state directory (issue 12): locked before anything in it is opened; released when
+                // the services have stopped and the ledger is flushed (the defers run in reverse order).
+                let stateLock = try lockStateDirectory(settings: settings, logger: logger)
+                defer { stateLock.release() }
+                var context = context
+                context.stateLock = stateLock
                 // The lease ledger (issue 5): opened, pruned and loaded before the gatekeeper exists, so the socket
                 // (and READY) come only after the load. See Daemon+Ledger.swift.
                 let ledger = try await openLedger(settings: settings, logger: logger)
@@ -238,6 +245,8 @@ public struct Daemon: Sendable {
         var logger: Logger
         var metrics: SlotgateMetrics
         var platform: AGPClient
+        /// The state directory's lock in local mode, whose record names the socket actually served.
+        var stateLock: StateDirectoryLock?
     }
 
     /// Runs the API server, the platform work, the reloads and the service manager's status in one group until
@@ -275,12 +284,21 @@ public struct Daemon: Sendable {
             logger: logger
         )
         api.history = history
+        let inherited = try Self.inheritedListeningSocket(logger: logger)
+        if let stateLock = context.stateLock, let path = inherited?.path, path != settings.socketPath {
+            // systemd's socket (ListenStream=) is the one served, whatever socket.path says.
+            do {
+                try stateLock.record(socketPath: path)
+            } catch {
+                logger.warning("the state directory's lock file does not name the socket", metadata: ["reason": "\(error)"])
+            }
+        }
         let listener = APIListenerOptions(
             socketPath: settings.socketPath,
             socketMode: UInt32(settings.socketMode),
             socketGroup: socketGroup,
             maxConnections: settings.maxConnections,
-            inheritedFileDescriptor: try Self.inheritedListeningSocket(logger: logger)?.fileDescriptor
+            inheritedFileDescriptor: inherited?.fileDescriptor
         )
         let server: any Service
         do {

@@ -5,7 +5,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-/// Why the lease ledger could not be opened, read or written. The description names the file and what to do.
+/// Why the lease ledger could not be opened, read or written, or the state directory could not be locked. The
+/// description names the file and what to do.
 public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     private enum Kind: Sendable, Hashable {
         /// The file is not a database, or a check of its pages failed.
@@ -20,10 +21,14 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         case writeFailed(String)
         /// Moving a broken ledger aside (`--reset-state`) failed.
         case moveAsideFailed(String)
+        /// Another process holds the state directory's lock: what its lock file records, if anything usable.
+        case stateDirectoryInUse(directory: String, holder: StateDirectoryLock.Holder?)
+        /// The lock file could not be created, opened, locked or written.
+        case lockFailed(String)
     }
 
     private let kind: Kind
-    /// The ledger file.
+    /// The ledger file, or the lock file for `state_dir_in_use` and `lock_failed`.
     public let path: String
 
     private init(_ kind: Kind, path: String) {
@@ -39,17 +44,28 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     static func unwritable(_ path: String, _ reason: String) -> StoreError { StoreError(.unwritable(reason), path: path) }
     static func writeFailed(_ path: String, _ reason: String) -> StoreError { StoreError(.writeFailed(reason), path: path) }
     static func moveAsideFailed(_ path: String, _ reason: String) -> StoreError { StoreError(.moveAsideFailed(reason), path: path) }
+    static func stateDirectoryInUse(_ path: String, directory: String, holder: StateDirectoryLock.Holder?) -> StoreError {
+        StoreError(.stateDirectoryInUse(directory: directory, holder: holder), path: path)
+    }
+    static func lockFailed(_ path: String, _ reason: String) -> StoreError { StoreError(.lockFailed(reason), path: path) }
+
+    /// For `state_dir_in_use`: the daemon holding the lock, as its lock file records it (nil when the file records
+    /// no live process, such as in the moment between another daemon's lock and its record).
+    public var lockHolder: StateDirectoryLock.Holder? {
+        guard case .stateDirectoryInUse(_, let holder) = kind else { return nil }
+        return holder
+    }
 
     /// Whether `--reset-state` (move the file aside and start empty) is a way out of this error.
     public var isResettable: Bool {
         switch kind {
         case .corrupt, .newerSchema, .unreadable: true
-        case .unwritable, .writeFailed, .moveAsideFailed: false
+        case .unwritable, .writeFailed, .moveAsideFailed, .stateDirectoryInUse, .lockFailed: false
         }
     }
 
     /// A short code for tests and logs: `corrupt`, `newer_schema`, `unreadable`, `unwritable`, `write_failed`,
-    /// `move_aside_failed`.
+    /// `move_aside_failed`, `state_dir_in_use`, `lock_failed`.
     public var code: String {
         switch kind {
         case .corrupt: "corrupt"
@@ -58,6 +74,8 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         case .unwritable: "unwritable"
         case .writeFailed: "write_failed"
         case .moveAsideFailed: "move_aside_failed"
+        case .stateDirectoryInUse: "state_dir_in_use"
+        case .lockFailed: "lock_failed"
         }
     }
 
@@ -80,6 +98,14 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
             return "could not write the lease ledger \(path): \(reason)"
         case .moveAsideFailed(let reason):
             return "--reset-state could not move the lease ledger \(path) aside (\(reason)); move or remove it by hand."
+        case .stateDirectoryInUse(let directory, let holder?):
+            return "the state directory \(directory) is in use by slotgated pid \(holder.pid) (socket \(holder.socketPath)); "
+                + "one daemon per state directory (state.dir)"
+        case .stateDirectoryInUse(let directory, nil):
+            return "the state directory \(directory) is in use by another process (its lock file \(path) names no running slotgated); "
+                + "one daemon per state directory (state.dir)"
+        case .lockFailed(let reason):
+            return "cannot lock the state directory: \(path) \(reason)"
         }
     }
 }

@@ -29,6 +29,23 @@ public enum SocketActivation {
             self.fileDescriptor = fileDescriptor
             self.name = name
         }
+
+        /// The socket's path in the file system (`ListenStream=/path`), read from the descriptor; nil for an
+        /// abstract or unnamed socket, or one that cannot be inspected.
+        public var path: String? {
+            var address = sockaddr_un()
+            var length = socklen_t(MemoryLayout<sockaddr_un>.size)
+            let named = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fileDescriptor, $0, &length) }
+            }
+            guard named == 0, address.sun_family == sa_family_t(AF_UNIX) else { return nil }
+            // The address was zeroed first, so the path ends at the first NUL (or fills sun_path); an abstract
+            // socket's name starts with one.
+            return withUnsafeBytes(of: &address.sun_path) { raw in
+                let end = raw.firstIndex(of: 0) ?? raw.endIndex
+                return end > 0 ? String(decoding: raw[..<end], as: UTF8.self) : nil
+            }
+        }
     }
 
     /// Why the passed descriptors cannot be served.

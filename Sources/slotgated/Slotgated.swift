@@ -39,7 +39,10 @@ struct Slotgated: AsyncParsableCommand {
 
     @Flag(
         name: .customLong("reset-state"),
-        help: "If the lease ledger cannot be opened (corrupt, unreadable, newer schema), move it aside and start with no leases."
+        help: """
+            If the lease ledger cannot be opened (corrupt, unreadable, newer schema), move it aside and start with no leases \
+            (never while another slotgated holds the state directory).
+            """
     )
     var resetState = false
 

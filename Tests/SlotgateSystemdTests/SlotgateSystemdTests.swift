@@ -105,6 +105,8 @@ struct SlotgateSystemdTests {
         defer { close(listening) }
         try #require(bindUnix(listening, path) == 0 && listen(listening, 8) == 0)
         #expect(throws: Never.self) { try SocketActivation.validate(.init(fileDescriptor: listening, name: "api")) }
+        // Its path, read back from the descriptor: what the state directory's lock file records.
+        #expect(SocketActivation.InheritedSocket(fileDescriptor: listening, name: "api").path == path)
 
         let unlistened = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(unlistened) }
@@ -118,6 +120,8 @@ struct SlotgateSystemdTests {
             (datagram, "is a socket but not a listening Unix stream socket"),
             (pipeEnds[0], "is not a socket"),
         ]
+        #expect(SocketActivation.InheritedSocket(fileDescriptor: unlistened, name: "api").path == nil, "an unbound socket has no path")
+        #expect(SocketActivation.InheritedSocket(fileDescriptor: pipeEnds[0], name: "api").path == nil)
         for (fd, what) in cases {
             do throws(SocketActivation.Problem) {
                 try SocketActivation.validate(.init(fileDescriptor: fd, name: "api"))
