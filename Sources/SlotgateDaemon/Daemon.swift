@@ -169,12 +169,15 @@ public struct Daemon: Sendable {
                         host: settings.hostID,
                         fallbackShare: settings.fallbackShare,
                         retention: settings.leaseRetention,
-                        makePoller: { work in
-                            UpstreamPoller(
+                        makePoller: { work, hosts in
+                            var share = pollerSettings
+                            share.fastInterval = share.fastInterval * hosts
+                            share.idleInterval = share.idleInterval * hosts
+                            return UpstreamPoller(
                                 client: platform,
                                 observer: gatekeeper,
                                 work: work,
-                                settings: pollerSettings,
+                                settings: share,
                                 clock: WallClock(),
                                 logger: logger
                             )

@@ -22,7 +22,7 @@ public struct FleetMember: Service {
     let host: String
     let fallbackShare: Int
     let retention: Duration
-    let makePoller: @Sendable (AsyncStream<UpstreamWork>) -> UpstreamPoller
+    let makePoller: @Sendable (AsyncStream<UpstreamWork>, _ hosts: Int) -> UpstreamPoller
     let logger: Logger
 
     /// How often the heartbeat is written and the claim is tried.
@@ -36,7 +36,8 @@ public struct FleetMember: Service {
     ///   - host: this host's id.
     ///   - fallbackShare: `shared.fallback_share`.
     ///   - retention: how long ended leases stay in the tables.
-    ///   - makePoller: makes the platform poller for a term as the fleet's poller.
+    ///   - makePoller: makes the platform poller for a term as the fleet's poller (`hosts` 1), or for this host
+    ///     alone during a database outage, at `hosts` times the intervals (its share of the call budget).
     ///   - logger: the logger.
     public init(
         gatekeeper: Gatekeeper,
@@ -45,7 +46,7 @@ public struct FleetMember: Service {
         host: String,
         fallbackShare: Int,
         retention: Duration,
-        makePoller: @escaping @Sendable (AsyncStream<UpstreamWork>) -> UpstreamPoller,
+        makePoller: @escaping @Sendable (AsyncStream<UpstreamWork>, _ hosts: Int) -> UpstreamPoller,
         logger: Logger
     ) {
         self.gatekeeper = gatekeeper
@@ -64,6 +65,7 @@ public struct FleetMember: Service {
                 group.addTask { await self.heartbeatLoop() }
                 group.addTask { await FleetListener(gatekeeper: gatekeeper, url: url, host: host, logger: logger).run() }
                 group.addTask { await self.electionLoop() }
+                group.addTask { await self.fallbackPollingLoop() }
             }
         }
         await gatekeeper.endPolling()
@@ -83,6 +85,31 @@ public struct FleetMember: Service {
             }
             beats += 1
             try? await Task.sleep(for: Self.beat)
+        }
+    }
+
+    // MARK: Polling during an outage
+
+    /// While the database is away nobody polls for the fleet, so each host in fallback reads the platform itself,
+    /// at its share of the call budget (the intervals times the number of hosts): its grants need a fresh reading
+    /// that leaves room, and a stale one pauses them (design.md "Shared mode").
+    private func fallbackPollingLoop() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: Self.beat)
+            guard let hosts = await gatekeeper.fallbackHosts() else { continue }
+            logger.notice("the fleet's database is unreachable: this host reads the platform itself", metadata: ["hosts": "\(hosts)"])
+            let poller = makePoller(await gatekeeper.beginFallbackPolling(), hosts)
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await poller.run() }
+                group.addTask {
+                    while !Task.isCancelled, await gatekeeper.fallbackHosts() != nil {
+                        try? await Task.sleep(for: Self.beat)
+                    }
+                }
+                _ = await group.next()
+                group.cancelAll()
+            }
+            await gatekeeper.endFallbackPolling()
         }
     }
 
@@ -122,7 +149,7 @@ public struct FleetMember: Service {
     private func poll(holding connection: PostgresConnection) async throws {
         logger.info("this host now polls the platform for the fleet", metadata: ["host": "\(host)"])
         let work = await gatekeeper.beginPolling()
-        let poller = makePoller(work)
+        let poller = makePoller(work, 1)
         defer { logger.info("this host stopped polling for the fleet", metadata: ["host": "\(host)"]) }
         do {
             try await keepPolling(poller, holding: connection)

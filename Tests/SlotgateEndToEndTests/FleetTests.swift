@@ -160,6 +160,76 @@ extension EndToEnd {
             }
         }
 
+        /// Issue 12, hole 6: a host in fallback keeps reading the platform itself, at its share of the call budget.
+        /// Sessions created outside the gate and a limit drop stop its grants; each host takes only its share of the
+        /// room a fresh reading leaves, so hosts deciding alone never add up to more than the platform has; and
+        /// `/v1/status` answers at once during the outage.
+        @Test("PostgreSQL stops: hosts in fallback read the platform, and outside sessions or a limit drop stop their grants")
+        func fallbackReadsThePlatform() async throws {
+            let options = SimulatorOptions(limit: 4, runMilliseconds: "none", pendingMilliseconds: 30)
+            try await withFleet(hosts: 2, simulator: options, shares: [2, 2]) { simulator, daemons, postgres in
+                try await eventually("a host polls", timeout: .seconds(10), interval: .milliseconds(100)) {
+                    try await Self.poller(of: daemons[0]) != nil
+                }
+                for daemon in daemons {
+                    try await eventually("each host knows the other", timeout: .seconds(10), interval: .milliseconds(100)) {
+                        (try await Self.fleet(of: daemon)?["hosts"] as? [Any])?.count == 2
+                    }
+                }
+                try postgres.stopCluster()
+                for daemon in daemons {
+                    try await eventually("database unreachable in the status", timeout: .seconds(20), interval: .milliseconds(200)) {
+                        try await Self.fleet(of: daemon)?["database"] as? String == "unreachable"
+                    }
+                    let started = ContinuousClock.now
+                    _ = try await daemon.status()
+                    let took = ContinuousClock.now - started
+                    #expect(took < .seconds(3), "/v1/status during the outage took \(took)")
+                }
+                let quotaReads = try await simulator.stats().requests["quota", default: 0]
+                // Three sessions behind the gate: one slot left, which neither host may take alone (its part of
+                // one free slot is half a slot).
+                let outside = try await simulator.createExternal(count: 3)
+                for daemon in daemons {
+                    try await daemon.waitForStatus("this host's own reading shows the outside sessions", timeout: .seconds(20)) {
+                        ($0["upstream"] as? [String: Any])?["active"] as? Int == 3
+                    }
+                }
+                for daemon in daemons {
+                    let refused = try await daemon.acquire(holder: "try-once", wait: 0)
+                    #expect(refused.status != 201, "a grant into the platform's last slot during the outage: \(refused)")
+                }
+                #expect(try await simulator.stats().requests["quota", default: 0] > quotaReads, "the platform was read during the outage")
+                // The outside sessions end and the limit drops to 2: each host may hold one.
+                for id in outside { try await simulator.finish(id) }
+                try await simulator.setLimit(2)
+                for daemon in daemons {
+                    try await daemon.waitForStatus("this host's reading shows limit 2 and nothing active", timeout: .seconds(20)) {
+                        let upstream = $0["upstream"] as? [String: Any]
+                        return upstream?["active"] as? Int == 0 && upstream?["limit"] as? Int == 2
+                    }
+                }
+                var created: [String] = []
+                for daemon in daemons {
+                    let lease = try await daemon.grantedLease(holder: "after-drop", wait: 10)
+                    let leaseID = try #require(lease["id"] as? String)
+                    let session = try await simulator.createSession()
+                    try #require(session.status == 201, "a create within the dropped limit: \(session)")
+                    let sessionID = try #require(session.string("id"))
+                    #expect(try await daemon.bind(leaseID, to: sessionID).status == 200)
+                    created.append(sessionID)
+                }
+                for daemon in daemons {
+                    let refused = try await daemon.acquire(holder: "over-the-drop", wait: 0)
+                    #expect(refused.status != 201, "a third grant under limit 2: \(refused)")
+                }
+                let stats = try await simulator.stats()
+                #expect(stats.createsRefused == 0, "refused during the outage: \(stats.refused)")
+                try postgres.startCluster()
+                for session in created { try? await simulator.finish(session) }
+            }
+        }
+
         static func fleet(of daemon: DaemonProcess) async throws -> [String: Any]? {
             try await daemon.get("/v1/status").json?["fleet"] as? [String: Any]
         }

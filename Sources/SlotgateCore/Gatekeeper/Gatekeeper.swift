@@ -74,6 +74,8 @@ public actor Gatekeeper: PlatformObserver, Service {
     private var isPoller = false
     /// Shared mode: this host stopped taking requests.
     private var stopping = false
+    /// Shared mode: the work stream goes to this host's own poller during a database outage.
+    private var fallbackPolling = false
     /// Shared mode: requests whose client went away and whose grant may still arrive from another host.
     private var departed: Set<LeaseID> = []
     /// Shared mode: whether the fleet's database answered the last heartbeat.
@@ -99,6 +101,10 @@ public actor Gatekeeper: PlatformObserver, Service {
     private var refreshing = (running: false, again: false)
     /// Called by the timer loop on every turn and at least every `interval` (a service manager's watchdog).
     private var heartbeat: (interval: Duration, beat: @Sendable () -> Void)?
+
+    /// Shared mode: `/v1/status` reads the fleet's state only while the database answered a heartbeat (one a second)
+    /// this recently; otherwise it shows what this host last knew, at once.
+    static let statusFreshness = Duration.milliseconds(2_500)
 
     /// Shared mode: the longest time between two looks at the fleet's state.
     static let sharedTickInterval = Duration.seconds(1)
@@ -441,16 +447,17 @@ public actor Gatekeeper: PlatformObserver, Service {
 
     /// The state for `/v1/status`.
     public func status() async -> GatekeeperStatus {
-        let view = await freshView(naming: [])
+        // Answers at once during a database outage (design.md "Shared mode"): the view is what this host last knew
+        // unless the database answered the last heartbeat, and the members are the heartbeat's.
+        let view = databaseAnsweredAt.duration(to: clock.now) <= Self.statusFreshness ? await freshView(naming: []) : machine
         var status = GatekeeperStatus(machine: view, now: clock.now)
-        guard let shared else { return status }
+        guard shared != nil else { return status }
         if stopping { status.pausedBy = .shuttingDown }
         var hosts: [String: FleetStatus.Host] = [:]
         func entry(_ name: String) -> FleetStatus.Host { hosts[name] ?? FleetStatus.Host(hostID: name, held: 0, waiting: 0, seenAgo: .zero) }
         for lease in view.liveLeases { hosts[lease.host] = modify(entry(lease.host)) { $0.held += 1 } }
         for waiter in view.waiters() { hosts[waiter.lease.host] = modify(entry(waiter.lease.host)) { $0.waiting += 1 } }
-        var members = self.members
-        if fallback == nil, databaseReachable, let fresh = try? await shared.members() { members = fresh }
+        let members = self.members
         for (name, seenAgo) in members?.seen ?? [:] { hosts[name] = modify(entry(name)) { $0.seenAgo = seenAgo } }
         status.fleet = FleetStatus(
             hostID: host,
@@ -495,16 +502,27 @@ public actor Gatekeeper: PlatformObserver, Service {
     public func sessionsToRead(limit: Int) -> [String] { machine.sessionsToRead(limit: limit) }
 
     public func observe(_ snapshot: PlatformSnapshot) async {
-        // The reading was sent at this host's time; decisions run at the database's time.
-        let local = clock.now
+        let clock = self.clock
         await execute(
             decide(naming: []) { machine, now in
                 var reading = snapshot
-                reading.sentAt = snapshot.sentAt.advanced(by: local.duration(to: now))
+                reading.sentAt = Self.databaseTime(of: snapshot.sentAt, now: now, clock: clock)
                 return .success(((), machine.observe(reading, now: now)))
             }.actionsOrEmpty
         )
         wake()
+    }
+
+    /// A time this host took (a request's send time), on the clock decisions run on: in shared mode the database's.
+    ///
+    /// `now` is the database's clock read inside the decision's transaction, after the fleet's lock, and this
+    /// host's clock is read here, after that; so `now - local` is at most the true offset between the two clocks,
+    /// and the time comes out no later than it really was (issue 12, hole 5). Measuring the offset before the
+    /// transaction instead added the wait for the lock, and moved "sent at" later: the unsafe direction for
+    /// "bound before the quota read", for ending the count of ended leases and for clearing the 429 mark. In local
+    /// mode both clocks are one and nothing moves.
+    static func databaseTime(of time: Timestamp, now: Timestamp, clock: any TimestampClock) -> Timestamp {
+        time.advanced(by: clock.now.duration(to: now))
     }
 
     public func observeTokens(_ reading: TokenReading) async {
@@ -522,8 +540,12 @@ public actor Gatekeeper: PlatformObserver, Service {
     }
 
     public func observeSession(_ id: String, status: SessionStatus?, at: Timestamp) async {
+        let clock = self.clock
         await execute(
-            decide(naming: []) { machine, now in .success(((), machine.observeSession(id, status: status, at: at, now: now))) }.actionsOrEmpty
+            decide(naming: []) { machine, now in
+                let sentAt = Self.databaseTime(of: at, now: now, clock: clock)
+                return .success(((), machine.observeSession(id, status: status, at: sentAt, now: now)))
+            }.actionsOrEmpty
         )
     }
 
@@ -726,6 +748,7 @@ public actor Gatekeeper: PlatformObserver, Service {
             }
         }
         // The database is away: decide alone, on this host's leases, within its share.
+        closeFallbackGrantWindowIfDue()
         let result = op(&machine, clock.now)
         if case .failure(let error) = result, error.code == GatekeeperError.leaseNotFound("").code {
             // Most likely another host's lease, which only the database knows.
@@ -772,6 +795,17 @@ public actor Gatekeeper: PlatformObserver, Service {
     /// silent host free for 10 minutes, a margin over this.
     static let fallbackGrantWindow = Duration.seconds(540)
 
+    /// The fleet keeps the share of a silent host free for 10 minutes; past ``fallbackGrantWindow`` this host makes
+    /// no new grant until the database returns (its leases stay).
+    private func closeFallbackGrantWindowIfDue() {
+        guard let (since, allowance) = fallback, allowance > 0, since.duration(to: clock.now) >= Self.fallbackGrantWindow else { return }
+        var settings = machine.settings
+        settings.maxHeld = 0
+        _ = machine.configure(settings, now: clock.now)
+        fallback = (since, 0)
+        logger.error("the fleet's database is still unreachable: this host's fallback share is closed to new grants")
+    }
+
     /// The database is away: from now on this host decides alone on its own leases, within `shared.fallback_share`
     /// slots counted with the leases it already holds, and only when every host was within its share at the last
     /// reading (else the shares could not bound the platform's count: it grants nothing until the database returns).
@@ -780,20 +814,23 @@ public actor Gatekeeper: PlatformObserver, Service {
         let now = clock.now
         let view = machine
         let allowance = fallbackAllowed(view, now: now) ? fallbackShare : 0
+        // This host's own leases, within its share, and the platform's own readings: the fleet's poller is gone
+        // with the database, so this host's poller reads the platform for it (FleetMember), and a stale reading
+        // pauses grants exactly as on a single host (design.md "Shared mode").
         var settings = baseSettings
-        settings.slotsMax = allowance
-        settings.reserve = 0
-        // The one reading below ages out after the grant window: grants pause then (`upstream_unavailable`).
-        settings.maxStaleness = Self.fallbackGrantWindow
+        settings.maxHeld = allowance
+        var shares = members?.shares ?? [:]
+        shares[host] = fallbackShare
+        // The sum of the shares this host knew of, and at least the limit before the outage (shares add up to at most
+        // it): a member this host never heard of cannot make it take more than its part.
+        settings.roomShare = (allowance, max(allowance, shares.values.reduce(0, +), view.snapshot?.quota.limit ?? 0))
         var local = GatekeeperStateMachine(settings: settings, host: host, seed: seeds.next())
         for lease in view.allLeases where lease.host == host && (lease.state.holdsSlot || lease.countsUntilSnapshotAfter != nil) {
             local.restore(lease, now: now)
         }
-        // No list: every lease held here counts as a session on top of nothing else; ended ones keep counting.
-        var actions = local.observe(
-            PlatformSnapshot(sentAt: now, quota: QuotaReading(scope: view.snapshot?.quota.scope ?? .org, limit: allowance, active: 0), sessions: nil),
-            now: now
-        )
+        // The fleet's last reading stands until this host's first own one; once too old, it pauses grants.
+        var actions: [GatekeeperAction] = []
+        if let snapshot = view.snapshot { actions += local.observe(snapshot, now: now) }
         for waiter in view.waiters() where waiter.lease.host == host && (parked[waiter.lease.id] != nil || unparked.contains(waiter.lease.id)) {
             actions += local.enqueueWaiting(waiter.lease, now: now)
         }
@@ -975,7 +1012,28 @@ public actor Gatekeeper: PlatformObserver, Service {
     /// This host stopped polling for the fleet (it lost its claim).
     public func endPolling() {
         isPoller = false
+        fallbackPolling = false
         workContinuation.finish()
+    }
+
+    /// Shared mode: while this host decides alone (the database is away), the number of hosts whose shares split
+    /// the platform's call budget; nil when it is not in fallback.
+    public func fallbackHosts() -> Int? {
+        guard fallback != nil else { return nil }
+        return max(1, members?.seen.count ?? 1)
+    }
+
+    /// Shared mode, in fallback: this host's own poller starts; its work stream, as ``beginPolling()`` gives it.
+    public func beginFallbackPolling() -> AsyncStream<UpstreamWork> {
+        let stream = beginPolling()
+        fallbackPolling = true
+        return stream
+    }
+
+    /// Shared mode: the fallback's poller stopped; a poller the fleet elected meanwhile keeps its stream.
+    public func endFallbackPolling() {
+        guard fallbackPolling else { return }
+        endPolling()
     }
 
     /// Shared mode: a fresh view of the fleet, for reads that must not lag (a lease another host changed).

@@ -25,6 +25,18 @@ public struct GatekeeperSettings: Sendable, Hashable {
     public var fastPollInterval: Duration = .seconds(2)
     /// `tokens.min_remaining`: pause grants at or below this many tokens left; 0 is off.
     public var tokensMinRemaining = 0
+    /// Shared mode's fallback: how many leases this host may hold (granted, bound or draining) while it decides
+    /// alone; nil is no cap. Grants then need both this and the platform's reading to leave room.
+    public var maxHeld: Int?
+    /// Shared mode's fallback: this host's part of the room a fresh reading leaves, as its share over the sum of the
+    /// fleet's shares (at least the limit). Hosts that decide alone see the same reading, so each takes only its
+    /// part of the room, and together they never take more than there is.
+    public var roomShare: (share: Int, total: Int)? {
+        get { roomShareParts.map { ($0[0], $0[1]) } }
+        set { roomShareParts = newValue.map { [$0.share, $0.total] } }
+    }
+    /// `roomShare`, stored as an array so the settings stay `Hashable`.
+    private var roomShareParts: [Int]?
     /// How long released and expired leases stay visible (at least 10 minutes).
     public var endedRetention: Duration = .seconds(600)
 

@@ -764,7 +764,11 @@ extension GatekeeperStateMachine {
         inUse -= terminatedListed
         inUse = max(0, inUse)
         if saturatedSince != nil { inUse = max(inUse, limit) }
-        let free = max(0, limit - settings.reserve - inUse)
+        var free = max(0, limit - settings.reserve - inUse)
+        // The shares are meant to add up to at most the limit; a host that did not see every member before the
+        // outage may know a smaller sum, so the limit bounds it from below.
+        if let split = settings.roomShare { free = free * max(0, split.share) / max(1, split.total, limit) }
+        if let maxHeld = settings.maxHeld { free = min(free, max(0, maxHeld - live.count)) }
         return SlotCount(limit: max(0, limit), reserved: settings.reserve, inUse: inUse, free: free, heldByLeases: live.count)
     }
 }

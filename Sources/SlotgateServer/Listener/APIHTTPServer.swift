@@ -47,6 +47,10 @@ struct APIHTTPServer: Service {
         let open = OpenChannels()
         let answering = self.answering
         let logger = self.logger
+        // The socket listens already (bound here, or passed by systemd): connections wait in its backlog. Readiness
+        // is marked before the first one is accepted, so no answer says `ready: false` once the daemon is up
+        // (socket activation's first connect came before READY and was once answered not ready).
+        await onServerRunning()
         listener.start { descriptor, ticket in
             ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .channelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
@@ -65,7 +69,6 @@ struct APIHTTPServer: Service {
                     }
                 }
         }
-        await onServerRunning()
         do {
             try await gracefulShutdown()
         } catch {
