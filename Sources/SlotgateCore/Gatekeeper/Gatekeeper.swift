@@ -823,7 +823,7 @@ public actor Gatekeeper: PlatformObserver, Service {
         shares[host] = fallbackShare
         // The sum of the shares this host knew of, and at least the limit before the outage (shares add up to at most
         // it): a member this host never heard of cannot make it take more than its part.
-        settings.roomShare = (allowance, max(allowance, shares.values.reduce(0, +), view.snapshot?.quota.limit ?? 0))
+        settings.roomShare = RoomShare(share: allowance, total: max(allowance, shares.values.reduce(0, +), view.snapshot?.quota.limit ?? 0))
         var local = GatekeeperStateMachine(settings: settings, host: host, seed: seeds.next())
         for lease in view.allLeases where lease.host == host && (lease.state.holdsSlot || lease.countsUntilSnapshotAfter != nil) {
             local.restore(lease, now: now)

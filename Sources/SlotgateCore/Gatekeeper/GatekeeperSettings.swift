@@ -31,17 +31,29 @@ public struct GatekeeperSettings: Sendable, Hashable {
     /// Shared mode's fallback: this host's part of the room a fresh reading leaves, as its share over the sum of the
     /// fleet's shares (at least the limit). Hosts that decide alone see the same reading, so each takes only its
     /// part of the room, and together they never take more than there is.
-    public var roomShare: (share: Int, total: Int)? {
-        get { roomShareParts.map { ($0[0], $0[1]) } }
-        set { roomShareParts = newValue.map { [$0.share, $0.total] } }
-    }
-    /// `roomShare`, stored as an array so the settings stay `Hashable`.
-    private var roomShareParts: [Int]?
+    public var roomShare: RoomShare?
     /// How long released and expired leases stay visible (at least 10 minutes).
     public var endedRetention: Duration = .seconds(600)
 
     /// Creates the default settings.
     public init() {}
+}
+
+/// Shared mode's fallback: a host's part of the room a reading leaves (see ``GatekeeperSettings/roomShare``).
+public struct RoomShare: Sendable, Hashable {
+    /// This host's share.
+    public var share: Int
+    /// The sum of the fleet's shares, at least the limit.
+    public var total: Int
+
+    /// Creates a part.
+    /// - Parameters:
+    ///   - share: this host's share.
+    ///   - total: the sum of the fleet's shares.
+    public init(share: Int, total: Int) {
+        self.share = share
+        self.total = total
+    }
 }
 
 /// Why grants are paused, as `/v1/status` shows it in `paused_by`.
