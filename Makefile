@@ -9,7 +9,7 @@ SWIFT_FORMAT ?= $(SWIFT) format
 PREFIX       ?= /usr/local
 APT_PACKAGES := libsystemd-dev libsqlite3-dev pkg-config postgresql
 
-.PHONY: all deps build lint test bench clean demo install uninstall test-units test-systemd
+.PHONY: all deps build lint test bench clean demo install uninstall test-units test-systemd soak
 
 # Install layout (make install PREFIX=/usr DESTDIR=pkgroot). Units, sysusers and tmpfiles go under
 # $(PREFIX)/lib, which systemd searches for /usr and /usr/local alike; the config is always
@@ -79,6 +79,14 @@ bench: deps
 	$(SWIFT) build -c release --product agp-sim
 	$(SWIFT) build -c release --product slotgate-bench
 	.build/release/slotgate-bench $(BENCH)
+
+# One hour of the hostile-platform model (Tests/SlotgateCoreTests/HostilePlatformModel.swift) with random seeds, not in
+# CI: prints the sequences, steps and seeds run, and any failing seed (replay with SLOTGATE_SEED and SLOTGATE_STEPS=200).
+SOAK_SECONDS ?= 3600
+soak: deps
+	$(SWIFT) build --build-tests
+	SLOTGATE_SOAK_SECONDS=$(SOAK_SECONDS) .build/debug/slotgatePackageTests.xctest --testing-library swift-testing \
+		--filter HostilePlatformTests
 
 clean:
 	rm -rf .build

@@ -118,30 +118,44 @@ import Testing
     /// non-terminal count in `active`; the unread ones stay on top of it (unknown, not gone: no confirmation is
     /// asked for them), and the next poll reads the least recently seen first.
     @Test func aPartialReadingCountsWhatItReadAndNothingMore() throws {
-        var machine = Fixture.machine(limit: 3)
+        var machine = Fixture.machine(limit: 4)
         for (index, session) in ["s1", "s2", "s3"].enumerated() {
             let lease = try machine.mustGrant(holder: "h\(index)", now: t0)
             _ = try machine.bind(lease.id, to: session, now: t0)
         }
         #expect(machine.sessionsToRead(limit: 2) == ["s1", "s2"])
         let partial = PlatformSnapshot(
-            sentAt: t0 + .seconds(1),
-            quota: QuotaReading(scope: .org, limit: 3, active: 3),
+            sentAt: t0 + .seconds(11),
+            quota: QuotaReading(scope: .org, limit: 4, active: 3),
             sessions: Fixture.running("s1", "s2"),
             sessionsComplete: false
         )
-        let actions = machine.observe(partial, now: t0 + .seconds(1))
+        let actions = machine.observe(partial, now: t0 + .seconds(11))
         #expect(actions.upstream.isEmpty, "s3 was not read: unknown, not missing")
-        #expect(machine.count(at: t0 + .seconds(1)).inUse == 4, "s1 and s2 in active; s3 unknown, counted on top")
+        #expect(machine.count(at: t0 + .seconds(11)).inUse == 4, "s1 and s2 in active; s3 unknown, counted on top")
         #expect(machine.sessionListRefused)
         #expect(machine.sessionsToRead(limit: 2) == ["s3", "s1"])
         // s3's status read: it ended. Its slot frees.
-        _ = machine.observeSession("s3", status: .completed, at: t0 + .seconds(1), now: t0 + .seconds(1))
-        #expect(machine.count(at: t0 + .seconds(1)).inUse == 3)
+        _ = machine.observeSession("s3", status: .completed, at: t0 + .seconds(11), now: t0 + .seconds(11))
+        #expect(machine.count(at: t0 + .seconds(11)).inUse == 3)
+        // A session bound a moment before the quota request may not be in `active` yet (U3): on top, though read.
+        let young = try machine.mustGrant(holder: "young", now: t0 + .seconds(11))
+        _ = try machine.bind(young.id, to: "s4", now: t0 + .seconds(11))
+        let withYoung = PlatformSnapshot(
+            sentAt: t0 + .seconds(12),
+            quota: QuotaReading(scope: .org, limit: 4, active: 2),
+            sessions: Fixture.running("s1", "s4"),
+            sessionsComplete: false
+        )
+        _ = machine.observe(withYoung, now: t0 + .seconds(12))
+        #expect(machine.count(at: t0 + .seconds(12)).inUse == 4, "s1 in active, s2 unread and s4 too young: both on top")
         // The list answers again.
-        _ = machine.observe(Fixture.snapshot(at: t0 + .seconds(2), limit: 3, active: 2, sessions: Fixture.running("s1", "s2")), now: t0 + .seconds(2))
+        _ = machine.observe(
+            Fixture.snapshot(at: t0 + .seconds(13), limit: 4, active: 3, sessions: Fixture.running("s1", "s2", "s4")),
+            now: t0 + .seconds(13)
+        )
         #expect(!machine.sessionListRefused)
-        #expect(machine.count(at: t0 + .seconds(2)).inUse == 2)
+        #expect(machine.count(at: t0 + .seconds(13)).inUse == 3)
     }
 
     @Test func anEndedUnboundLeaseKeepsItsSlotUntilAReadingSentAfterItEnded() throws {
@@ -200,16 +214,19 @@ import Testing
         // The platform commits it at last; the retry with the same key replays it and the lease tracks it.
         let (bound, _) = try machine.createOutcome(lease.id, .created(sessionID: "late"), now: t0 + .seconds(41))
         #expect(bound.state == .bound)
-        // After a restart the settling task is gone: the lease lives one more claim TTL, then ends as usual.
+        // After a restart the settling task is gone: the mark only ages, and the lease lives until createSettleBound
+        // after its last attempt, then ends and counts until a reading.
         var restarted = Fixture.machine(limit: 1) { $0.claimTTL = .seconds(2) }
         var inFlight = lease
-        inFlight.createInDoubtSince = t0 + .seconds(1)
+        inFlight.createInDoubtSince = t0 + .seconds(41)
         restarted.restore(inFlight, now: t0 + .seconds(50))
-        _ = restarted.tick(now: t0 + .seconds(51))
+        let settleBound = GatekeeperStateMachine.createSettleBound
+        _ = restarted.tick(now: t0 + .seconds(41) + settleBound - .seconds(1))
         #expect(restarted.lease(inFlight.id)?.state == .granted)
-        _ = restarted.tick(now: t0 + .seconds(52))
+        #expect(throws: GatekeeperError.self) { try restarted.release(inFlight.id, now: t0 + .seconds(41) + settleBound - .seconds(1)) }
+        _ = restarted.tick(now: t0 + .seconds(41) + settleBound + .seconds(2))
         #expect(restarted.lease(inFlight.id)?.state == .expired)
-        #expect(restarted.count(at: t0 + .seconds(52)).free == 0, "counted until a reading sent after the expiry")
+        #expect(restarted.count(at: t0 + .seconds(41) + settleBound + .seconds(2)).free == 0, "counted until a reading sent after the expiry")
     }
 
     @Test func aCreateInDoubtSettledByTheRetryIsBound() throws {

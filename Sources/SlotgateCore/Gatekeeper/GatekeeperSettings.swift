@@ -25,6 +25,10 @@ public struct GatekeeperSettings: Sendable, Hashable {
     public var fastPollInterval: Duration = .seconds(2)
     /// `tokens.min_remaining`: pause grants at or below this many tokens left; 0 is off.
     public var tokensMinRemaining = 0
+    /// While the platform refuses the session list, a tracked session that a status read finds running counts as in
+    /// `active` once it was bound this long before the quota request (how far `active` may lag a new session, U3).
+    /// With the list, the larger of `active` and the list is the base and needs no such bound.
+    public var activeLagAllowance: Duration = .seconds(10)
     /// Shared mode's fallback: how many leases this host may hold (granted, bound or draining) while it decides
     /// alone; nil is no cap. Grants then need both this and the platform's reading to leave room.
     public var maxHeld: Int?

@@ -326,7 +326,7 @@ public struct GatekeeperStateMachine: Sendable {
             if queue[id] != nil { throw .leaseConflict(id, "a waiting request is cancelled by closing its connection") }
             throw .leaseNotFound(id.rawValue)
         }
-        if lease.state == .granted, lease.createInDoubtSince != nil {
+        if lease.state == .granted, createUnsettled(lease, now: now) {
             // Freeing it now would hand the slot on while the platform may still commit the create.
             throw .leaseConflict(id, "a create sent with this lease has not settled yet; the daemon settles it and then ends the lease")
         }
@@ -359,6 +359,19 @@ public struct GatekeeperStateMachine: Sendable {
         case rejected
         /// No answer (timeout, 5xx): the session may exist; the slot stays counted until it is settled.
         case noAnswer
+    }
+
+    /// How long after its last attempt was sent (or went unanswered) a create is taken to be settled on the platform,
+    /// committed or dropped, when nothing answered it: the settling task sends an attempt at least every 90 s
+    /// (`ProxyRoutes.attemptWindow` plus its longest pause), so a mark older than this means that task is gone (a
+    /// kill or a restart). Platforms answer or drop a request long before: HTTP gateways cut requests at a minute.
+    public static let createSettleBound = Duration.seconds(120)
+
+    /// Whether a create sent with this lease may still commit: its mark is younger than ``createSettleBound`` and
+    /// its host (in a fleet) is not gone.
+    func createUnsettled(_ lease: Lease, now: Timestamp) -> Bool {
+        guard let since = lease.createInDoubtSince, !goneHosts.contains(lease.host) else { return false }
+        return since.duration(to: now) < Self.createSettleBound
     }
 
     /// A create is about to be sent with a granted lease: until its outcome settles it (``createOutcome(_:_:now:)``),
@@ -432,6 +445,14 @@ public struct GatekeeperStateMachine: Sendable {
         listedCounted = []
         listedQueued = []
         for session in reading.sessions ?? [] {
+            // A partial reading (status reads, the list refused) holds only tracked sessions, so `max(A, listed)`
+            // no longer covers a session `active` lags on (U3): one read running counts as in `active` only once it
+            // was bound `activeLagAllowance` before the quota request; a younger one stays on top of it.
+            if !reading.sessionsComplete, let id = bySession[session.id], let boundAt = leases[id]?.boundAt,
+                boundAt.advanced(by: settings.activeLagAllowance) > reading.sentAt
+            {
+                continue
+            }
             if session.status == .queued {
                 listedQueued.insert(session.id)
             } else {
@@ -568,7 +589,7 @@ public struct GatekeeperStateMachine: Sendable {
         while let first = expiries.min, first.expiresAt <= now {
             _ = expiries.popMin()
             guard var lease = leases[first.id], lease.state == .granted, lease.expiresAt == first.expiresAt else { continue }
-            if lease.createInDoubtSince != nil, !goneHosts.contains(lease.host) {
+            if createUnsettled(lease, now: now) {
                 // A create sent with this lease has not settled: the platform may still commit it, so the lease
                 // lives on (design.md "Slot accounting"). Its host settles it; a gone host's lease expires.
                 lease.expiresAt = now.advanced(by: lease.claimTTL)
@@ -628,13 +649,9 @@ public struct GatekeeperStateMachine: Sendable {
         if lease.state.isEnded, lease.countsUntilSnapshotAfter != nil {
             lease.countsUntilSnapshotAfter = max(lease.countsUntilSnapshotAfter ?? now, now)
         }
-        if lease.state == .granted, lease.createInDoubtSince != nil {
-            // The task that settled its create died with the last run, and the body went with it. The lease lives
-            // one more claim TTL from now, then its end counts until a reading sent after that: the platform's
-            // `active` then counts the session if the create was committed.
-            lease.createInDoubtSince = nil
-            lease.expiresAt = max(lease.expiresAt ?? now, now.advanced(by: lease.claimTTL))
-        }
+        // A granted lease whose create had not settled keeps its mark: the task that settled it died with the last
+        // run, so the mark only ages, and the lease lives until ``createSettleBound`` after its last attempt; then it
+        // expires and counts until a reading sent after that, which counts the session if the create was committed.
         _ = store(lease)
     }
 
@@ -730,7 +747,7 @@ public struct GatekeeperStateMachine: Sendable {
 extension GatekeeperStateMachine {
     /// The slot count of design.md "Slot accounting":
     ///
-    ///     in_use = A (+ queued sessions listed, U2)
+    ///     in_use = max(A, non-terminal sessions listed) (+ queued sessions listed, U2)
     ///            + leases granted and not yet bound
     ///            + bound leases that A may not count: bound after the quota was read, or missing from the list
     ///              read after it
@@ -745,7 +762,9 @@ extension GatekeeperStateMachine {
             return SlotCount(limit: 0, reserved: settings.reserve, inUse: 0, free: 0, heldByLeases: live.count)
         }
         let limit = min(snapshot.quota.limit, settings.slotsMax ?? Int.max)
-        var inUse = snapshot.quota.active + listedQueued.count
+        // `active` may lag the list (U3): a session the list shows may not be in `active` yet. The base is the larger
+        // of the two, so every listed session is in it, and a tracked session counts as covered when it is listed.
+        var inUse = max(snapshot.quota.active, listedCounted.count) + listedQueued.count
         for id in live {
             guard let lease = leases[id] else { continue }
             switch lease.state {

@@ -166,6 +166,14 @@ struct ProxyRoutes {
         case requeued
     }
 
+    /// The answer for a create that could not be settled: 504, no session the daemon knows of.
+    static let unsettled = CreateResult(
+        response: AGPResponse(status: 504, headers: [:], body: ByteBuffer()),
+        sessionID: nil,
+        sessionStatus: nil,
+        attempts: 0
+    )
+
     /// How long one round of attempts inside the platform client may take before the settling loop looks again.
     static let attemptWindow = Duration.seconds(30)
     /// The platform keeps an Idempotency-Key for 24 h (agp-api.md §6); past this the create cannot be settled by a
@@ -179,9 +187,14 @@ struct ProxyRoutes {
         let gatekeeper = api.gatekeeper
         let started = api.clock.now
         var pause = Duration.seconds(1)
-        _ = try? await gatekeeper.beginCreate(lease.id)
         while true {
             var wait = pause
+            // Each attempt renews the lease's mark, which keeps it from expiring or being freed
+            // (GatekeeperStateMachine.createSettleBound); a lease that ended meanwhile sends no create.
+            guard (try? await gatekeeper.beginCreate(lease.id)) != nil else {
+                api.logger.error("a create's lease ended before the create settled; no attempt is sent", metadata: ["lease": "\(lease.id)"])
+                return .refused(Self.unsettled)
+            }
             do {
                 let result = try await platform.createSession(
                     body: body,
@@ -211,14 +224,7 @@ struct ProxyRoutes {
             if started.duration(to: api.clock.now) >= Self.settleLimit {
                 api.logger.error("a create did not settle within the Idempotency-Key window; its lease ends", metadata: ["lease": "\(lease.id)"])
                 _ = try? await gatekeeper.createOutcome(lease.id, .rejected)
-                return .refused(
-                    CreateResult(
-                        response: AGPResponse(status: 504, headers: [:], body: ByteBuffer()),
-                        sessionID: nil,
-                        sessionStatus: nil,
-                        attempts: 0
-                    )
-                )
+                return .refused(Self.unsettled)
             }
             try? await Task.sleep(for: min(wait, .seconds(60)))
             pause = min(pause * 2, .seconds(60))
