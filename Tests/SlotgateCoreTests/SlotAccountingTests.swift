@@ -284,6 +284,21 @@ import Testing
         #expect(fresh.granted.map(\.id) == [ids[0], ids[1]])
     }
 
+    /// Issue 12, hole 8: a lease its holder named in Slotgate-Lease, older than its first wait, meets a 429: it waits
+    /// again instead of timing out at once, and is granted when a slot frees.
+    @Test func aNamedLeaseSurvivesA429() throws {
+        var machine = Fixture.machine(limit: 1) { $0.defaultWait = .seconds(300) }
+        let (id, _) = machine.take(holder: "named", wait: .seconds(5), now: t0)
+        #expect(machine.lease(id)?.state == .granted)
+        let later = t0 + .seconds(60)
+        _ = try machine.createOutcome(id, .rejectedTooManyRequestsNamed(wait: nil), now: later)
+        let expired = machine.tick(now: later + .seconds(1))
+        #expect(expired.failures[id] == nil, "its first wait ended long ago; it waits again")
+        #expect(machine.lease(id)?.state == .waiting)
+        let fresh = machine.observe(Fixture.snapshot(at: later + .seconds(2), limit: 1, active: 0), now: later + .seconds(2))
+        #expect(fresh.granted.map(\.id) == [id])
+    }
+
     /// Issue 12, hole 7: a decision whose write failed is undone, so a retried bind binds and writes again.
     @Test func aRevertedBindCanBeRetried() throws {
         var machine = Fixture.machine(limit: 2)

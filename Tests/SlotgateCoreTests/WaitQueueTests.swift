@@ -179,4 +179,39 @@ import Testing
         }
         #expect(granted == 10_000)
     }
+
+    /// Issue 12, hole 8: a fleet host's waiter that the fleet lost during a database outage goes back at its place
+    /// by arrival time, not at the tail.
+    @Test func aReturningWaiterGoesBackByArrival() {
+        var queue = WaitQueue()
+        let start = Timestamp(millisecondsSinceEpoch: 1_795_953_600_000)
+        var generator = SplitMix64(seed: 7)
+        func lease(_ name: String, at seconds: Int64) -> Lease {
+            Lease(
+                id: LeaseID(time: start, random: &generator),
+                holder: name,
+                uid: 1000,
+                gid: 1000,
+                pid: 1,
+                priority: 0,
+                claimTTL: .seconds(60),
+                requestedAt: start.advanced(by: .seconds(seconds)),
+                host: "h"
+            )
+        }
+        let first = lease("a", at: 0)
+        let third = lease("c", at: 20)
+        queue.enqueue(first, deadline: nil)
+        queue.enqueue(third, deadline: nil)
+        let back = lease("b", at: 10)
+        queue.enqueueByArrival(back, deadline: nil)
+        #expect(queue.ordered().map(\.lease.holder) == ["a", "b", "c"])
+        let late = lease("d", at: 30)
+        queue.enqueueByArrival(late, deadline: nil)
+        #expect(queue.ordered().map(\.lease.holder) == ["a", "b", "c", "d"])
+        let earliest = lease("e", at: -10)
+        queue.enqueueByArrival(earliest, deadline: nil)
+        #expect(queue.ordered().map(\.lease.holder) == ["e", "a", "b", "c", "d"])
+        #expect(queue.popFirst()?.lease.holder == "e")
+    }
 }

@@ -247,6 +247,30 @@ extension EndToEnd {
             }
         }
 
+        /// Issue 12, hole 8: a lease named in Slotgate-Lease whose first wait ended long ago meets a 429 on its create:
+        /// it waits again in its place, is granted again, and the client gets 201 (it used to time out and then 404).
+        @Test("a 429 on a create with a named lease: the lease survives, waits again and the client gets 201")
+        func namedLeaseSurvivesA429() async throws {
+            try await withStack { simulator, daemon, _ in
+                try await daemon.waitForStatus("a first reading") { $0["paused_by"] is NSNull }
+                // A wait of 1 ms: granted at once, and its first wait is over before the create is sent.
+                let lease = try await daemon.grantedLease(holder: "named", wait: 0.001)
+                let leaseID = try #require(lease["id"] as? String)
+                try await simulator.setFaults(["too_many_requests": 1, "routes": ["create"]])
+                let created = try await daemon.request(
+                    .POST,
+                    "/api/v2/sessions",
+                    json: ["agent": "h/x", "messages": "m", "queue": false],
+                    headers: [("Slotgate-Lease", leaseID), ("Slotgate-Wait", "20")],
+                    timeout: .seconds(30)
+                )
+                #expect(created.status == 201, "the named lease's create after the 429: \(created)")
+                #expect(created.header("Slotgate-Lease") == leaseID)
+                #expect(try await daemon.lease(leaseID)?["state"] as? String == "bound")
+                #expect(try await simulator.stats().injected429 == 1)
+            }
+        }
+
         // MARK: An upstream outage
 
         @Test("an upstream outage pauses grants (paused_by upstream_unavailable), then grants resume")

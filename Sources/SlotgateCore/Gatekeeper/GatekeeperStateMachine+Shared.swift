@@ -186,8 +186,10 @@ extension GatekeeperStateMachine {
             restore(lease, now: now)
             if let stored = self.leases[lease.id] { actions.append(.persist(stored)) }
         }
-        for lease in waiting where queue[lease.id] == nil && self.leases[lease.id] == nil {
-            queue.enqueue(lease, deadline: lease.waitDeadline)
+        // Waiters the fleet lost meanwhile (withdrawn as a silent host's) go back at their place by arrival, not at
+        // the tail.
+        for lease in waiting.sorted(by: { $0.requestedAt < $1.requestedAt }) where queue[lease.id] == nil && self.leases[lease.id] == nil {
+            queue.enqueueByArrival(lease, deadline: lease.waitDeadline)
         }
         return actions + grantWhilePossible(now: now) + [.queueChanged]
     }

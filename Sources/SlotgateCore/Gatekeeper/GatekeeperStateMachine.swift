@@ -355,6 +355,9 @@ public struct GatekeeperStateMachine: Sendable {
         case created(sessionID: String)
         /// The platform answered 429 anyway: someone outside took the slot.
         case rejectedTooManyRequests
+        /// The same, for a lease its holder named (`Slotgate-Lease`): it waits again, for `wait` or the default
+        /// wait (`queue.default_wait_s`).
+        case rejectedTooManyRequestsNamed(wait: Duration?)
         /// Another final answer (4xx): no session was created; the lease is released.
         case rejected
         /// No answer (timeout, 5xx): the session may exist; the slot stays counted until it is settled.
@@ -416,13 +419,19 @@ public struct GatekeeperStateMachine: Sendable {
             var actions = store(lease)
             actions += grantWhilePossible(now: now)
             return (lease, actions)
-        case .rejectedTooManyRequests:
+        case .rejectedTooManyRequests, .rejectedTooManyRequestsNamed:
             // The platform is full: count every slot as taken until a reading sent after now, read at once,
-            // and send the request back to the head of the queue. The refused create made no session, so the
+            // and send the request back to its place in the queue. The refused create made no session, so the
             // lease's slot needs no settling.
             rejected429Total += 1
             saturatedSince = max(saturatedSince ?? now, now)
             try lease.requeue()
+            if case .rejectedTooManyRequestsNamed(let wait) = outcome {
+                // The holder's own lease (named in Slotgate-Lease) may be older than its first wait: it waits
+                // again, as a new request would, so the 429 does not end it.
+                let waitUntil = now.advanced(by: wait ?? settings.defaultWait)
+                lease.waitDeadline = max(lease.waitDeadline ?? waitUntil, waitUntil)
+            }
             leases[id] = nil
             live.remove(id)
             changeHeld(lease.holderKey, by: -1)

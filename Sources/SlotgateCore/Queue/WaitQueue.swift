@@ -87,7 +87,8 @@ public struct WaitQueue: Sendable {
     /// Live waiters per holder, for the per-holder cap.
     private var waitingPerHolder: [HolderKey: Int] = [:]
     private var deadlines = Heap<DeadlineEntry>()
-    private var nextSequence: Int64 = 0
+    /// Arrival sequences start high enough to leave room before the first (``enqueueByArrival(_:deadline:)``).
+    private var nextSequence: Int64 = 1 << 40
     private var nextHeadSequence: Int64 = -1
 
     /// Creates an empty queue.
@@ -125,6 +126,10 @@ public struct WaitQueue: Sendable {
         waiters.values.lazy.map(\.lease.requestedAt).min()
     }
 
+    /// Arrival sequences leave this much room between two requests, so a request that comes back (a fleet host back
+    /// from a database outage) can be put between the ones that arrived before and after it.
+    static let sequenceGap: Int64 = 1 << 16
+
     /// Where requests sent back to the head with a known place start: below every counted head sequence, so their
     /// arrival order (the place) orders them among themselves.
     static let placedHeadBase = Int64.min / 2
@@ -146,7 +151,7 @@ public struct WaitQueue: Sendable {
             nextHeadSequence -= 1
         } else {
             sequence = nextSequence
-            nextSequence += 1
+            nextSequence += Self.sequenceGap
         }
         let holder = lease.holderKey
         waiters[lease.id] = Waiter(lease: lease, deadline: deadline, sequence: sequence)
@@ -161,6 +166,41 @@ public struct WaitQueue: Sendable {
                 deadlines = Heap(deadlines.unordered.filter { waiters[$0.id]?.sequence == $0.sequence })
             }
             deadlines.insert(DeadlineEntry(deadline: deadline, id: lease.id, sequence: sequence))
+        }
+    }
+
+    /// Adds a waiting lease that arrived earlier and was not in this queue (a fleet host's waiters after a database
+    /// outage), at its place by arrival time among the waiters of its priority: after every one that arrived before
+    /// it and before every one that arrived after it, when the sequences leave room; at the tail otherwise.
+    /// - Parameters:
+    ///   - lease: a lease in state `waiting`.
+    ///   - deadline: when its wait runs out.
+    public mutating func enqueueByArrival(_ lease: Lease, deadline: Timestamp?) {
+        let peers = waiters.values.filter { $0.lease.priority == lease.priority && $0.sequence >= 0 }
+        let before = peers.filter { $0.lease.requestedAt <= lease.requestedAt }.map(\.sequence).max()
+        let after = peers.filter { $0.lease.requestedAt > lease.requestedAt }.map(\.sequence).min()
+        guard let after else {
+            enqueue(lease, deadline: deadline)
+            return
+        }
+        let low = before ?? (after - Self.sequenceGap)
+        guard after - low >= 2, low + (after - low) / 2 >= 0 else {
+            enqueue(lease, deadline: deadline)
+            return
+        }
+        restoreOutOfOrder(Waiter(lease: lease, deadline: deadline, sequence: low + (after - low) / 2))
+    }
+
+    /// Like ``restore(_:)`` for one waiter whose sequence may fall between others.
+    private mutating func restoreOutOfOrder(_ waiter: Waiter) {
+        precondition(waiters[waiter.lease.id] == nil, "a lease waits once")
+        let holder = waiter.lease.holderKey
+        waiters[waiter.lease.id] = waiter
+        waitingPerHolder[holder, default: 0] += 1
+        let entry = Entry(id: waiter.lease.id, sequence: waiter.sequence)
+        Self.insert(entry, atHead: true, holder: holder, held: held[holder, default: 0], into: &levels[waiter.lease.priority, default: Level()])
+        if let deadline = waiter.deadline {
+            deadlines.insert(DeadlineEntry(deadline: deadline, id: waiter.lease.id, sequence: waiter.sequence))
         }
     }
 
@@ -180,7 +220,7 @@ public struct WaitQueue: Sendable {
         if let deadline = waiter.deadline {
             deadlines.insert(DeadlineEntry(deadline: deadline, id: waiter.lease.id, sequence: waiter.sequence))
         }
-        nextSequence = max(nextSequence, waiter.sequence + 1)
+        nextSequence = max(nextSequence, waiter.sequence + Self.sequenceGap)
         nextHeadSequence = min(nextHeadSequence, waiter.sequence - 1)
     }
 
@@ -343,7 +383,7 @@ public struct WaitQueue: Sendable {
         level.live += 1
         let becameHead = appendEntry(entry, atHead: atHead, to: &level.queues[holder, default: HolderQueue()])
         if becameHead {
-            level.candidates.insert(Candidate(atHead: atHead, held: held, headSequence: entry.sequence, holder: holder))
+            level.candidates.insert(Candidate(atHead: entry.sequence < 0, held: held, headSequence: entry.sequence, holder: holder))
         }
     }
 
@@ -357,7 +397,7 @@ public struct WaitQueue: Sendable {
 
     private static func appendEntry(_ entry: Entry, atHead: Bool, to queue: inout HolderQueue) -> Bool {
         if atHead {
-            // Head entries stay in sequence order at the front of the holder's FIFO.
+            // Entries put back (at the head, or by arrival) go in sequence order into the holder's FIFO.
             let index = queue.entries.firstIndex { $0.sequence > entry.sequence } ?? queue.entries.endIndex
             queue.entries.insert(entry, at: index)
         } else {

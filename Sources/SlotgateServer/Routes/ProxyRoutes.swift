@@ -125,7 +125,12 @@ struct ProxyRoutes {
             // create the platform may still commit. Until the platform's answer settles it, the lease neither
             // expires nor frees its slot (design.md "Slot accounting").
             let granted = lease
-            let settlement = Task { await settle(granted, platform: platform, body: body, key: key, forwarded: forwarded) }
+            // A lease the holder named waits again after a 429 as a new request would (Slotgate-Wait, else the
+            // default wait), so the refusal does not end it.
+            let named: GatekeeperStateMachine.CreateOutcome? = options.lease == nil ? nil : .rejectedTooManyRequestsNamed(wait: options.wait)
+            let settlement = Task {
+                await settle(granted, platform: platform, body: body, key: key, forwarded: forwarded, onTooMany: named)
+            }
             let remaining = max(api.clock.now.duration(to: deadline), .seconds(1))
             switch await Self.value(of: settlement, within: remaining) {
             case .created(let result, let bound, let unwritten):
@@ -183,7 +188,15 @@ struct ProxyRoutes {
     /// Sends the create with the same Idempotency-Key until the platform's answer settles it: a session (bound to the
     /// lease), a final refusal, or a 429. No answer, 408, 409 (in flight) and 5xx leave it open, and it is sent
     /// again after a pause (`Retry-After` when given, else doubling from 1 s to 60 s).
-    private func settle(_ lease: Lease, platform: AGPClient, body: ByteBuffer, key: String, forwarded: HTTPHeaders) async -> Settled {
+    // swift-format-ignore: FunctionParameterCount
+    private func settle(
+        _ lease: Lease,
+        platform: AGPClient,
+        body: ByteBuffer,
+        key: String,
+        forwarded: HTTPHeaders,
+        onTooMany named: GatekeeperStateMachine.CreateOutcome?
+    ) async -> Settled {
         let gatekeeper = api.gatekeeper
         let started = api.clock.now
         var pause = Duration.seconds(1)
@@ -207,7 +220,7 @@ struct ProxyRoutes {
                 }
                 switch result.status {
                 case 429:
-                    _ = try? await gatekeeper.createOutcome(lease.id, .rejectedTooManyRequests)
+                    _ = try? await gatekeeper.createOutcome(lease.id, named ?? .rejectedTooManyRequests)
                     return .requeued
                 case 408, 409, 500...599:
                     if let text = result.response.headers.first(name: "Retry-After"), let after = RetryAfter.delay(text, now: api.clock.now) {
