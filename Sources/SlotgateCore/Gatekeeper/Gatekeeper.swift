@@ -102,9 +102,8 @@ public actor Gatekeeper: PlatformObserver, Service {
     /// Called by the timer loop on every turn and at least every `interval` (a service manager's watchdog).
     private var heartbeat: (interval: Duration, beat: @Sendable () -> Void)?
 
-    /// Shared mode: `/v1/status` reads the fleet's state only while the database answered a heartbeat (one a second)
-    /// this recently; otherwise it shows what this host last knew, at once.
-    static let statusFreshness = Duration.milliseconds(2_500)
+    /// Shared mode: how long `/v1/status` waits for the fleet's state before it shows what this host last knew.
+    static let statusPatience = Duration.milliseconds(500)
 
     /// Shared mode: the longest time between two looks at the fleet's state.
     static let sharedTickInterval = Duration.seconds(1)
@@ -447,9 +446,9 @@ public actor Gatekeeper: PlatformObserver, Service {
 
     /// The state for `/v1/status`.
     public func status() async -> GatekeeperStatus {
-        // Answers at once during a database outage (design.md "Shared mode"): the view is what this host last knew
-        // unless the database answered the last heartbeat, and the members are the heartbeat's.
-        let view = databaseAnsweredAt.duration(to: clock.now) <= Self.statusFreshness ? await freshView(naming: []) : machine
+        // Answers at once during a database outage (design.md "Shared mode"): the view is the database's if it answers
+        // within `statusPatience`, else what this host last knew; the members are the heartbeat's.
+        let view = await freshView(naming: [], within: Self.statusPatience)
         var status = GatekeeperStatus(machine: view, now: clock.now)
         guard shared != nil else { return status }
         if stopping { status.pausedBy = .shuttingDown }
@@ -1034,6 +1033,33 @@ public actor Gatekeeper: PlatformObserver, Service {
     public func endFallbackPolling() {
         guard fallbackPolling else { return }
         endPolling()
+    }
+
+    /// Shared mode: a fresh view of the fleet if the database answers within `patience`, else the one this host has.
+    /// The read goes on in the background when it takes longer (bounded by the store's own timeout).
+    private func freshView(naming ids: [LeaseID], within patience: Duration) async -> GatekeeperStateMachine {
+        guard let shared, fallback == nil, databaseReachable else { return machine }
+        let (first, continuation) = AsyncStream<SharedGatekeeperState?>.makeStream(bufferingPolicy: .bufferingOldest(1))
+        let reader = Task {
+            continuation.yield(try? await shared.read(naming: ids))
+            continuation.finish()
+        }
+        let timer = Task {
+            try? await Task.sleep(for: patience)
+            continuation.yield(nil)
+            continuation.finish()
+        }
+        var state: SharedGatekeeperState?
+        for await value in first {
+            state = value
+            break
+        }
+        timer.cancel()
+        _ = reader
+        guard let state else { return machine }
+        let view = GatekeeperStateMachine(settings: baseSettings, host: host, shared: state)
+        adopt(view)
+        return view
     }
 
     /// Shared mode: a fresh view of the fleet, for reads that must not lag (a lease another host changed).
