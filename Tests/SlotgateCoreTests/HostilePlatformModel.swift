@@ -92,14 +92,21 @@ struct HostileRun {
     /// new key for the same lease; after a kill its client never learned the lease's id).
     var used: Set<LeaseID> = []
     var work: [UpstreamWork] = []
-    var log: [String] = []
+    /// The steps, written down only when a failing seed is run again (formatting every step costs half the time).
+    final class Notes {
+        let enabled: Bool
+        var lines: [String] = []
+        init(enabled: Bool) { self.enabled = enabled }
+    }
+    let notes: Notes
     var kills = 0
     /// Set by `drain`: the platform answers every create from now on, so every settling ends.
     var calm = false
     /// The last thing done around the gate (a restart by message, an outside create, a limit change).
     var lastOutsideEvent: Timestamp?
 
-    init(seed: UInt64) {
+    init(seed: UInt64, logging: Bool = false) {
+        notes = Notes(enabled: logging)
         var rng = SplitMix64(seed: seed)
         let ttl = Duration.seconds(Int64.random(in: 5...30, using: &rng))
         let listLag: Duration = Bool.random(using: &rng) ? .zero : .milliseconds(Int64.random(in: 100...2000, using: &rng))
@@ -120,6 +127,10 @@ struct HostileRun {
         limit = Int.random(in: 1...5, using: &rng)
         machine = GatekeeperStateMachine(settings: settings, host: "model", seed: seed)
         self.rng = rng
+    }
+
+    func note(_ text: @autoclosure () -> String) {
+        if notes.enabled { notes.lines.append(text()) }
     }
 
     // MARK: The platform
@@ -145,7 +156,7 @@ struct HostileRun {
                 if world.closed {
                     throw ModelFailure(description: "429: the platform refused \(pending[index].lease)'s create at its limit \(limit)")
                 }
-                log.append("platform refuses \(pending[index].lease)'s create (limit)")
+                note("platform refuses \(pending[index].lease)'s create (limit)")
                 continue
             }
             nextSession += 1
@@ -153,7 +164,7 @@ struct HostileRun {
             sessions[id] = Session(createdAt: now, status: .pending, external: false)
             keys[key] = id
             pending[index].session = id
-            log.append("platform commits \(id) for \(pending[index].lease)")
+            note("platform commits \(id) for \(pending[index].lease)")
         }
     }
 
@@ -164,7 +175,7 @@ struct HostileRun {
         case 0..<5:
             if let id = live.randomElement(using: &rng) {
                 sessions[id]?.status = [.completed, .failed, .timedOut].randomElement(using: &rng) ?? .completed
-                log.append("platform ends \(id)")
+                note("platform ends \(id)")
             }
         case 5..<7:
             if let id = live.randomElement(using: &rng) {
@@ -177,7 +188,7 @@ struct HostileRun {
             if let id = sessions.filter({ $0.value.status.isTerminal }).keys.sorted().randomElement(using: &rng), nonTerminal < limit {
                 sessions[id]?.status = .running
                 lastOutsideEvent = now
-                log.append("a message restarts \(id)")
+                note("a message restarts \(id)")
             }
         case 8:
             guard !world.closed else { return }
@@ -186,16 +197,16 @@ struct HostileRun {
                 nextSession += 1
                 sessions["ext-\(nextSession)"] = Session(createdAt: now, status: .running, external: true)
                 lastOutsideEvent = now
-                log.append("external create ext-\(nextSession)")
+                note("external create ext-\(nextSession)")
             } else {
                 limit = max(1, limit + Int.random(in: -2...2, using: &rng))
                 lastOutsideEvent = now
-                log.append("limit → \(limit)")
+                note("limit → \(limit)")
             }
         default:
             if world.listRefusals {
                 listRefused.toggle()
-                log.append(listRefused ? "the platform refuses the list" : "the platform lists again")
+                note(listRefused ? "the platform refuses the list" : "the platform lists again")
             }
         }
     }
@@ -233,7 +244,7 @@ struct HostileRun {
         waiting.insert(id)
         try apply(actions)
         if actions.failures[id] != nil { waiting.remove(id) }
-        log.append("acquire \(id) wait=\(wait)")
+        note("acquire \(id) wait=\(wait)")
     }
 
     /// The proxy sends a create with a granted lease: the daemon marks it, then the platform takes its time.
@@ -246,7 +257,7 @@ struct HostileRun {
         let key = "key-\(nextKey)"
         settling[id] = Settling(key: key, retryAt: nil, inFlight: true)
         send(id, key: key)
-        log.append("create sent for \(id)")
+        note("create sent for \(id)")
     }
 
     /// One attempt with the key: platform-wide capacity may refuse it with 429 at once (no session made).
@@ -276,12 +287,12 @@ struct HostileRun {
             // Its settling task died with a kill: nobody hears the answer.
             guard create.generation == kills, settling[create.lease] != nil else { continue }
             if create.lost {
-                log.append("the answer for \(create.lease) is lost")
+                note("the answer for \(create.lease) is lost")
                 try apply((try? machine.createOutcome(create.lease, .noAnswer, now: now))?.1 ?? [])
                 settling[create.lease]?.inFlight = false
                 settling[create.lease]?.retryAt = now.advanced(by: .seconds(1))
             } else if let session = create.session {
-                log.append("\(create.lease) → \(session)")
+                note("\(create.lease) → \(session)")
                 if let (_, actions) = try? machine.createOutcome(create.lease, .created(sessionID: session), now: now) {
                     try apply(actions)
                 } else {
@@ -289,7 +300,7 @@ struct HostileRun {
                 }
                 settling[create.lease] = nil
             } else if create.refused {
-                log.append("\(create.lease) → 429")
+                note("\(create.lease) → 429")
                 try apply((try? machine.createOutcome(create.lease, .rejectedTooManyRequests, now: now))?.1 ?? [])
                 settling[create.lease] = nil
                 granted.remove(create.lease)
@@ -308,7 +319,7 @@ struct HostileRun {
             try apply(actions)
             settling[id]?.inFlight = true
             send(id, key: state.key)
-            log.append("retry for \(id) with \(state.key)")
+            note("retry for \(id) with \(state.key)")
         }
     }
 
@@ -320,7 +331,7 @@ struct HostileRun {
         try apply(machine.createOutcome(id, .rejectedTooManyRequests, now: now).1)
         granted.remove(id)
         waiting.insert(id)
-        log.append("capacity 429 for \(id)")
+        note("capacity 429 for \(id)")
     }
 
     /// A poll as the poller makes it: the quota, then the list (or, refused, status reads of tracked sessions).
@@ -330,7 +341,7 @@ struct HostileRun {
         // The list is read a moment later; a session may end in between.
         if Bool.random(using: &rng), let id = sessions.filter({ !$0.value.status.isTerminal }).keys.sorted().randomElement(using: &rng) {
             sessions[id]?.status = .completed
-            log.append("\(id) ends between the quota and the list")
+            note("\(id) ends between the quota and the list")
         }
         let quota = QuotaReading(scope: .org, limit: limit, active: active)
         var reading: PlatformSnapshot
@@ -346,7 +357,7 @@ struct HostileRun {
             let listed = sessions.filter { visible($0.value, lag: world.listLag, at: sentAt) }.sorted { $0.key < $1.key }
             reading = PlatformSnapshot(sentAt: sentAt, quota: quota, sessions: listed.map { ListedSession(id: $0.key, status: $0.value.status) })
         }
-        log.append("poll active=\(active) limit=\(limit)\(listRefused ? " (list refused)" : "")")
+        note("poll active=\(active) limit=\(limit)\(listRefused ? " (list refused)" : "")")
         try apply(machine.observe(reading, now: now))
         for (id, status) in ended { try apply(machine.observeSession(id, status: status, at: sentAt, now: now)) }
     }
@@ -358,7 +369,7 @@ struct HostileRun {
         let cancel = Int.random(in: 0..<4, using: &rng) == 0
         if let (_, actions) = try? machine.release(id, cancelSession: cancel, now: now) {
             try apply(actions)
-            log.append("release \(id) cancel=\(cancel)")
+            note("release \(id) cancel=\(cancel)")
         }
     }
 
@@ -375,7 +386,7 @@ struct HostileRun {
         let session = "ses-\(nextSession)"
         sessions[session] = Session(createdAt: now, status: .pending, external: false)
         if let (_, actions) = try? machine.bind(id, to: session, now: now) { try apply(actions) }
-        log.append("lease-mode create \(session) for \(id)")
+        note("lease-mode create \(session) for \(id)")
     }
 
     mutating func processWork() throws {
@@ -404,7 +415,7 @@ struct HostileRun {
         settling = [:]
         work = []
         granted = Set(ledger.values.filter { $0.state == .granted }.map(\.id))
-        log.append("SIGKILL and restart from the ledger (\(ledger.count) leases)")
+        note("SIGKILL and restart from the ledger (\(ledger.count) leases)")
     }
 
     mutating func step() throws {
@@ -452,10 +463,10 @@ struct HostileRun {
     mutating func drain() throws {
         for id in waiting.sorted() { _ = machine.cancel(id) }
         waiting = []
-        // Sixteen rounds of 30 s: past the longest create, the settle bound and a claim TTL.
+        // Eight rounds of 60 s: past the longest create (60 s), the settle bound (120 s) and a claim TTL (30 s).
         calm = true
-        for _ in 0..<16 {
-            now = now.advanced(by: .seconds(30))
+        for _ in 0..<8 {
+            now = now.advanced(by: .seconds(60))
             for id in sessions.keys { sessions[id]?.status = .completed }
             try platformAdvance()
             try deliverAnswers()
@@ -475,8 +486,8 @@ struct HostileRun {
     }
 
     /// Runs one sequence; nil when every invariant held, else the failure with the seed and the last steps.
-    static func run(seed: UInt64, steps: Int) -> String? {
-        var run = HostileRun(seed: seed)
+    static func run(seed: UInt64, steps: Int, logging: Bool = false) -> String? {
+        var run = HostileRun(seed: seed, logging: logging)
         do {
             try run.poll()
             for _ in 0..<steps {
@@ -486,7 +497,9 @@ struct HostileRun {
             try run.drain()
             return nil
         } catch {
-            let tail = run.log.suffix(30).joined(separator: "\n  ")
+            // The sequence is deterministic: run it again with its steps written down.
+            guard logging else { return Self.run(seed: seed, steps: steps, logging: true) }
+            let tail = run.notes.lines.suffix(30).joined(separator: "\n  ")
             return "seed \(seed) [\(run.world)] failed: \(error)\n  last steps:\n  \(tail)"
         }
     }

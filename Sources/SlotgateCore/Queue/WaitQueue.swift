@@ -188,35 +188,26 @@ public struct WaitQueue: Sendable {
             enqueue(lease, deadline: deadline)
             return
         }
-        restoreOutOfOrder(Waiter(lease: lease, deadline: deadline, sequence: low + (after - low) / 2))
+        restore(Waiter(lease: lease, deadline: deadline, sequence: low + (after - low) / 2), inOrder: false)
     }
 
-    /// Like ``restore(_:)`` for one waiter whose sequence may fall between others.
-    private mutating func restoreOutOfOrder(_ waiter: Waiter) {
-        precondition(waiters[waiter.lease.id] == nil, "a lease waits once")
-        let holder = waiter.lease.holderKey
-        waiters[waiter.lease.id] = waiter
-        waitingPerHolder[holder, default: 0] += 1
-        let entry = Entry(id: waiter.lease.id, sequence: waiter.sequence)
-        Self.insert(entry, atHead: true, holder: holder, held: held[holder, default: 0], into: &levels[waiter.lease.priority, default: Level()])
-        if let deadline = waiter.deadline {
-            deadlines.insert(DeadlineEntry(deadline: deadline, id: waiter.lease.id, sequence: waiter.sequence))
-        }
-    }
-
-    /// Removes a waiter in O(1): the FIFO entry and heap candidate are dropped lazily.
-    /// - Parameter id: the lease id.
-    /// - Returns: the removed waiter, or nil when it was not waiting.
     /// Puts back a waiter taken from another queue's `ordered()`, keeping its sequence (shared mode rebuilds the
-    /// fleet's queue from the database for each operation). Waiters must come in ascending sequence order.
-    /// - Parameter waiter: the waiter.
-    public mutating func restore(_ waiter: Waiter) {
+    /// fleet's queue from the database for each operation).
+    /// - Parameters:
+    ///   - waiter: the waiter.
+    ///   - inOrder: waiters come in ascending sequence order (appended); false inserts it at its place.
+    public mutating func restore(_ waiter: Waiter, inOrder: Bool = true) {
         precondition(waiters[waiter.lease.id] == nil, "a lease waits once")
         let holder = waiter.lease.holderKey
         waiters[waiter.lease.id] = waiter
         waitingPerHolder[holder, default: 0] += 1
         let entry = Entry(id: waiter.lease.id, sequence: waiter.sequence)
-        Self.append(entry, holder: holder, held: held[holder, default: 0], into: &levels[waiter.lease.priority, default: Level()])
+        let heldNow = held[holder, default: 0]
+        if inOrder {
+            Self.append(entry, holder: holder, held: heldNow, into: &levels[waiter.lease.priority, default: Level()])
+        } else {
+            Self.insert(entry, atHead: true, holder: holder, held: heldNow, into: &levels[waiter.lease.priority, default: Level()])
+        }
         if let deadline = waiter.deadline {
             deadlines.insert(DeadlineEntry(deadline: deadline, id: waiter.lease.id, sequence: waiter.sequence))
         }
@@ -234,6 +225,9 @@ public struct WaitQueue: Sendable {
         }
     }
 
+    /// Removes a waiter in O(1): the FIFO entry and heap candidate are dropped lazily.
+    /// - Parameter id: the lease id.
+    /// - Returns: the removed waiter, or nil when it was not waiting.
     @discardableResult
     public mutating func remove(_ id: LeaseID) -> Waiter? {
         guard let waiter = waiters.removeValue(forKey: id) else { return nil }
