@@ -102,8 +102,9 @@ public actor Gatekeeper: PlatformObserver, Service {
     /// Called by the timer loop on every turn and at least every `interval` (a service manager's watchdog).
     private var heartbeat: (interval: Duration, beat: @Sendable () -> Void)?
 
-    /// Shared mode: how long `/v1/status` waits for the fleet's state before it shows what this host last knew.
-    static let statusPatience = Duration.milliseconds(500)
+    /// Shared mode: how long `/v1/status` waits for the fleet's state before it shows what this host last knew (long
+    /// enough for a loaded machine, short of the store's own 5 s timeout).
+    static let statusPatience = Duration.seconds(2)
 
     /// Shared mode: the longest time between two looks at the fleet's state.
     static let sharedTickInterval = Duration.seconds(1)
