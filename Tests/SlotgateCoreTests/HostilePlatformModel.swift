@@ -39,7 +39,7 @@ struct ModelFailure: Error, CustomStringConvertible {
     var description: String
 }
 
-struct HostileRun {
+final class HostileRun {
     /// The platform's sessions.
     struct Session {
         var createdAt: Timestamp
@@ -142,7 +142,7 @@ struct HostileRun {
     }
 
     /// Commits or refuses the creates whose time came, in order.
-    mutating func platformAdvance() throws {
+    func platformAdvance() throws {
         for index in pending.indices.sorted(by: { pending[$0].commitAt < pending[$1].commitAt }) where !pending[index].committed {
             guard pending[index].commitAt <= now else { continue }
             pending[index].committed = true
@@ -168,7 +168,7 @@ struct HostileRun {
         }
     }
 
-    mutating func platformEvent() {
+    func platformEvent() {
         let choice = Int.random(in: 0..<10, using: &rng)
         let live = sessions.filter { !$0.value.status.isTerminal }.keys.sorted()
         switch choice {
@@ -213,7 +213,7 @@ struct HostileRun {
 
     // MARK: The daemon
 
-    mutating func apply(_ actions: [GatekeeperAction]) throws {
+    func apply(_ actions: [GatekeeperAction]) throws {
         for action in actions {
             switch action {
             case .grant(let lease):
@@ -237,7 +237,7 @@ struct HostileRun {
         }
     }
 
-    mutating func acquire() throws {
+    func acquire() throws {
         let wait: Duration = Bool.random(using: &rng) ? .zero : .seconds(Int64.random(in: 1...40, using: &rng))
         let request = AcquireRequest(holder: "h\(Int.random(in: 0..<3, using: &rng))", uid: 1000, wait: wait)
         let (id, actions) = machine.acquire(request, now: now)
@@ -248,7 +248,7 @@ struct HostileRun {
     }
 
     /// The proxy sends a create with a granted lease: the daemon marks it, then the platform takes its time.
-    mutating func beginCreate() throws {
+    func beginCreate() throws {
         let candidates = granted.filter { !used.contains($0) && machine.lease($0)?.state == .granted }.sorted()
         guard let id = candidates.randomElement(using: &rng) else { return }
         try apply(machine.beginCreate(id, now: now).1)
@@ -261,7 +261,7 @@ struct HostileRun {
     }
 
     /// One attempt with the key: platform-wide capacity may refuse it with 429 at once (no session made).
-    mutating func send(_ id: LeaseID, key: String) {
+    func send(_ id: LeaseID, key: String) {
         let delay = Duration.milliseconds(Int64.random(in: 0...max(0, world.createDelay.milliseconds), using: &rng))
         let atStart = Bool.random(using: &rng)
         pending.append(
@@ -277,7 +277,7 @@ struct HostileRun {
     }
 
     /// Answers that arrived: the proxy's settling reacts as ProxyRoutes does.
-    mutating func deliverAnswers() throws {
+    func deliverAnswers() throws {
         var remaining: [PendingCreate] = []
         for create in pending {
             guard create.committed, create.answerAt <= now else {
@@ -324,7 +324,7 @@ struct HostileRun {
     }
 
     /// A capacity 429 on a create that never reached the limit check: no session, the request is requeued.
-    mutating func capacityRefusal() throws {
+    func capacityRefusal() throws {
         let candidates = granted.filter { !used.contains($0) && machine.lease($0)?.state == .granted }.sorted()
         guard let id = candidates.randomElement(using: &rng) else { return }
         try apply(machine.beginCreate(id, now: now).1)
@@ -335,7 +335,7 @@ struct HostileRun {
     }
 
     /// A poll as the poller makes it: the quota, then the list (or, refused, status reads of tracked sessions).
-    mutating func poll() throws {
+    func poll() throws {
         let sentAt = now
         let active = sessions.values.filter { visible($0, lag: world.activeLag, at: sentAt) }.count
         // The list is read a moment later; a session may end in between.
@@ -362,7 +362,7 @@ struct HostileRun {
         for (id, status) in ended { try apply(machine.observeSession(id, status: status, at: sentAt, now: now)) }
     }
 
-    mutating func release() throws {
+    func release() throws {
         guard let id = (granted.union(Set(ledger.keys.filter { ledger[$0]?.state.holdsSlot == true }))).sorted().randomElement(using: &rng) else {
             return
         }
@@ -374,7 +374,7 @@ struct HostileRun {
     }
 
     /// A client that got a lease binds the session it made itself (lease mode), or the holder renews.
-    mutating func leaseModeCreate() throws {
+    func leaseModeCreate() throws {
         let candidates = granted.filter { !used.contains($0) && machine.lease($0)?.state == .granted }.sorted()
         guard let id = candidates.randomElement(using: &rng) else { return }
         guard nonTerminal < limit else {
@@ -389,7 +389,7 @@ struct HostileRun {
         note("lease-mode create \(session) for \(id)")
     }
 
-    mutating func processWork() throws {
+    func processWork() throws {
         let items = work
         work = []
         for item in items {
@@ -406,7 +406,7 @@ struct HostileRun {
 
     /// SIGKILL: the process and its settling tasks die; a new one restores the ledger. Waiters' clients see their
     /// connections close; creates in flight go on at the platform, unanswered.
-    mutating func kill() {
+    func kill() {
         kills += 1
         var restarted = GatekeeperStateMachine(settings: settings, host: "model", seed: rng.next())
         for lease in ledger.values.sorted(by: { $0.id < $1.id }) { restarted.restore(lease, now: now) }
@@ -418,7 +418,7 @@ struct HostileRun {
         note("SIGKILL and restart from the ledger (\(ledger.count) leases)")
     }
 
-    mutating func step() throws {
+    func step() throws {
         switch Int.random(in: 0..<100, using: &rng) {
         case 0..<18: try acquire()
         case 18..<30: try beginCreate()
@@ -452,15 +452,15 @@ struct HostileRun {
         if !world.closed {
             guard let outside = lastOutsideEvent, snapshot.sentAt > outside.advanced(by: world.activeLag) else { return }
         }
-        let committing = pending.filter { !$0.committed && keys[$0.key] == nil }.count
         let count = machine.count(at: now)
         if count.inUse < nonTerminal {
+            let committing = pending.filter { !$0.committed && keys[$0.key] == nil }.count
             throw ModelFailure(description: "under-count: in_use \(count.inUse) < platform \(nonTerminal) (+\(committing) committing)")
         }
     }
 
     /// Everything ends and settles: every slot comes back.
-    mutating func drain() throws {
+    func drain() throws {
         for id in waiting.sorted() { _ = machine.cancel(id) }
         waiting = []
         // Eight rounds of 60 s: past the longest create (60 s), the settle bound (120 s) and a claim TTL (30 s).
@@ -487,7 +487,7 @@ struct HostileRun {
 
     /// Runs one sequence; nil when every invariant held, else the failure with the seed and the last steps.
     static func run(seed: UInt64, steps: Int, logging: Bool = false) -> String? {
-        var run = HostileRun(seed: seed, logging: logging)
+        let run = HostileRun(seed: seed, logging: logging)
         do {
             try run.poll()
             for _ in 0..<steps {
