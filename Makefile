@@ -31,7 +31,7 @@ INSTALL_BINARIES_FROM ?=
 INSTALLED_FILES = $(BINDIR)/slotgated $(BINDIR)/slotgate \
 	$(UNITDIR)/slotgated.service $(UNITDIR)/slotgated.socket \
 	$(SYSUSERSDIR)/slotgate.conf $(TMPFILESDIR)/slotgate.conf \
-	$(DOCDIR)/README.md $(DOCDIR)/slotgate.yaml \
+	$(DOCDIR)/README.md $(DOCDIR)/docs/security.md $(DOCDIR)/slotgate.yaml \
 	$(BASHCOMPDIR)/slotgate $(ZSHCOMPDIR)/_slotgate $(FISHCOMPDIR)/slotgate.fish
 
 all: build
@@ -122,6 +122,7 @@ install:
 	install -D -m 0644 systemd/slotgate.sysusers "$(DESTDIR)$(SYSUSERSDIR)/slotgate.conf"; \
 	install -D -m 0644 systemd/slotgate.tmpfiles "$(DESTDIR)$(TMPFILESDIR)/slotgate.conf"; \
 	install -D -m 0644 README.md "$(DESTDIR)$(DOCDIR)/README.md"; \
+	install -D -m 0644 docs/security.md "$(DESTDIR)$(DOCDIR)/docs/security.md"; \
 	install -D -m 0644 config/slotgate.yaml "$(DESTDIR)$(DOCDIR)/slotgate.yaml"; \
 	install -d -m 0755 "$(DESTDIR)$(BASHCOMPDIR)" "$(DESTDIR)$(ZSHCOMPDIR)" "$(DESTDIR)$(FISHCOMPDIR)"; \
 	"$$from/slotgate" --generate-completion-script bash > "$(DESTDIR)$(BASHCOMPDIR)/slotgate"; \
@@ -144,7 +145,7 @@ install:
 uninstall:
 	@set -euo pipefail; \
 	for f in $(INSTALLED_FILES); do rm -f "$(DESTDIR)$$f"; done; \
-	rmdir "$(DESTDIR)$(DOCDIR)" 2>/dev/null || true; \
+	rmdir "$(DESTDIR)$(DOCDIR)/docs" "$(DESTDIR)$(DOCDIR)" 2>/dev/null || true; \
 	echo "removed slotgate from $(DESTDIR)$(PREFIX); kept $(DESTDIR)$(CONFDIR) and /var/lib/slotgate"; \
 	if [ -z "$(DESTDIR)" ]; then echo "(stop it first: systemctl disable --now slotgated.socket slotgated.service; then systemctl daemon-reload)"; fi
 

@@ -22,6 +22,7 @@ public struct SettingKey: Sendable, Hashable, CustomStringConvertible {
         case socketPath = "socket.path"
         case socketMode = "socket.mode"
         case socketGroup = "socket.group"
+        case socketAdminGroup = "socket.admin_group"
         case slotsMax = "slots.max"
         case slotsReserve = "slots.reserve"
         case claimTTL = "leases.claim_ttl_s"
@@ -90,6 +91,7 @@ public struct SettingKey: Sendable, Hashable, CustomStringConvertible {
         case .socketPath: "/run/slotgate/slotgate.sock"
         case .socketMode: "0660"
         case .socketGroup: "empty (the daemon's group)"
+        case .socketAdminGroup: "empty (root only)"
         case .slotsMax: "none"
         case .slotsReserve: "0"
         case .claimTTL: "60"
@@ -122,6 +124,7 @@ public struct SettingKey: Sendable, Hashable, CustomStringConvertible {
         case .socketPath: "the local API's Unix socket"
         case .socketMode: "permissions of the socket file, in octal (at most 0777)"
         case .socketGroup: "group that owns the socket; it must exist"
+        case .socketAdminGroup: "group whose members may bind, renew and release any uid's lease; it must exist"
         case .slotsMax: "cap below the platform's limit (≥ 1)"
         case .slotsReserve: "slots left free for people and tools outside slotgate (below slots.max)"
         case .claimTTL: "seconds an unbound lease lives without renewal (1..3600)"
@@ -153,7 +156,7 @@ public struct SettingKey: Sendable, Hashable, CustomStringConvertible {
             .slotsMax, .slotsReserve, .claimTTL, .leaseRetention,
             .defaultWait, .maxWaiters, .maxPerHolder, .tokensMinRemaining, .logLevel:
             true
-        case .upstreamURL, .simulate, .simulateLimit, .socketPath, .socketMode, .socketGroup,
+        case .upstreamURL, .simulate, .simulateLimit, .socketPath, .socketMode, .socketGroup, .socketAdminGroup,
             .maxConnections, .stateDirectory, .stateFsync, .postgresURL, .fallbackShare, .hostID, .metricsListen:
             false
         }

@@ -24,6 +24,8 @@ extension SlotgateSettings {
         case .socketPath: socketPath = try ValueParser.path(text, maxBytes: 107)
         case .socketMode: socketMode = try ValueParser.fileMode(text)
         case .socketGroup: socketGroup = text.isEmpty ? nil : try ValueParser.name(text, maxLength: 32, extraRule: ", or empty")
+        case .socketAdminGroup:
+            socketAdminGroup = text.isEmpty ? nil : try ValueParser.name(text, maxLength: 32, extraRule: ", or empty")
         case .slotsMax: slotsMax = ["", "none"].contains(text.lowercased()) ? nil : try ValueParser.wholeNumber(text, atLeast: 1)
         case .slotsReserve: slotsReserve = try ValueParser.wholeNumber(text, atLeast: 0)
         case .claimTTL: claimTTL = try ValueParser.seconds(text, from: 1, to: 3600)
@@ -56,6 +58,7 @@ extension SlotgateSettings {
         case .socketPath: socketPath
         case .socketMode: "0" + String(socketMode, radix: 8)
         case .socketGroup: socketGroup ?? ""
+        case .socketAdminGroup: socketAdminGroup ?? ""
         case .slotsMax: slotsMax.map(String.init) ?? ""
         case .slotsReserve: String(slotsReserve)
         case .claimTTL: ValueParser.render(seconds: claimTTL)
@@ -88,6 +91,7 @@ extension SlotgateSettings {
         case .socketPath: socketPath = other.socketPath
         case .socketMode: socketMode = other.socketMode
         case .socketGroup: socketGroup = other.socketGroup
+        case .socketAdminGroup: socketAdminGroup = other.socketAdminGroup
         case .slotsMax: slotsMax = other.slotsMax
         case .slotsReserve: slotsReserve = other.slotsReserve
         case .claimTTL: claimTTL = other.claimTTL
@@ -131,6 +135,7 @@ extension SlotgateSettings {
         case .slotsMax: return raw.isEmpty ? "none" : raw
         case .metricsListen: return raw.isEmpty ? "off" : raw
         case .socketGroup: return raw.isEmpty ? "(daemon's group)" : raw
+        case .socketAdminGroup: return raw.isEmpty ? "(root only)" : raw
         default: return raw
         }
     }

@@ -34,6 +34,8 @@ public struct SlotgateSettings: Sendable, Hashable {
     public var socketMode: Int
     /// `socket.group`: the group that owns the socket; nil leaves the daemon's own group.
     public var socketGroup: String?
+    /// `socket.admin_group`: the group whose members may change any uid's lease; nil leaves that to root.
+    public var socketAdminGroup: String?
     /// `slots.max`: a cap below the platform's limit; nil means none.
     public var slotsMax: Int?
     /// `slots.reserve`: slots left free for people and tools outside slotgate.
@@ -87,6 +89,7 @@ public struct SlotgateSettings: Sendable, Hashable {
         self.socketPath = "/run/slotgate/slotgate.sock"
         self.socketMode = 0o660
         self.socketGroup = nil
+        self.socketAdminGroup = nil
         self.slotsMax = nil
         self.slotsReserve = 0
         self.claimTTL = .seconds(60)

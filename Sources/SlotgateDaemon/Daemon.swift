@@ -80,6 +80,9 @@ public struct Daemon: Sendable {
             }
             socketGroup = id
         }
+        if let name = settings.socketAdminGroup, UnixSocketFile.groupID(named: name) == nil {
+            throw StartError(description: "socket.admin_group: there is no group named \"\(name)\"; create it or change the key.", exitCode: 78)
+        }
         if let key { logger.info("using the \(key)") }
         let group = socketGroup
         let startLogger = logger
@@ -287,6 +290,7 @@ public struct Daemon: Sendable {
             logger: logger
         )
         api.history = history
+        api.access = LeaseAccess(adminGroup: settings.socketAdminGroup.flatMap(UnixSocketFile.groupID(named:)))
         let inherited = try Self.inheritedListeningSocket(logger: logger)
         if let stateLock = context.stateLock, let path = inherited?.path, path != settings.socketPath {
             // systemd's socket (ListenStream=) is the one served, whatever socket.path says.

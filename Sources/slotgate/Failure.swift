@@ -14,6 +14,8 @@ enum Failure {
     static let dataError: Int32 = 65
     /// `EX_UNAVAILABLE`: the daemon cannot be reached.
     static let unavailable: Int32 = 69
+    /// `EX_NOPERM`: the lease is another user's (403 forbidden).
+    static let noPermission: Int32 = 77
     /// `EX_TEMPFAIL`: try again later.
     static let temporary: Int32 = 75
     /// `EX_PROTOCOL`: the answer could not be read.
@@ -47,6 +49,7 @@ enum Failure {
         switch error.httpStatus {
         case 502, 503: return temporary
         case 400, 413: return dataError
+        case 403: return noPermission
         default: return 1
         }
     }

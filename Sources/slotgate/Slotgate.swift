@@ -26,6 +26,8 @@ struct Slotgate: AsyncParsableCommand {
               75   try again later: HTTP 503 (wait_timeout, queue_full, shutting_down,
                    upstream_unavailable, token_budget_exhausted) or 502 upstream_error
               76   the daemon's answer could not be read
+              77   the lease is another user's (HTTP 403 forbidden): only its owner, root
+                   or a member of socket.admin_group may bind, renew or release it
               126  run: the command cannot be executed
               127  run: the command was not found
             """,

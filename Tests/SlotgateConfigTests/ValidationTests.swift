@@ -18,7 +18,7 @@ struct ValidationTests {
         ("upstream.idle_poll_interval_s", "0"), ("upstream.timeout_s", "0"), ("upstream.max_staleness_s", "-5"),
         ("upstream.simulate", "maybe"), ("upstream.simulate_limit", "0"),
         ("socket.path", String(repeating: "s", count: 120)), ("socket.mode", "0980"), ("socket.mode", "1777"),
-        ("socket.mode", "rw-rw----"), ("socket.group", "two words"),
+        ("socket.mode", "rw-rw----"), ("socket.group", "two words"), ("socket.admin_group", "two words"),
         ("slots.max", "0"), ("slots.max", "-3"), ("slots.max", "2.5"), ("slots.max", "many"), ("slots.reserve", "-1"),
         ("leases.claim_ttl_s", "0"), ("leases.claim_ttl_s", "3601"), ("leases.retention_h", "0.1"), ("leases.retention_h", "x"),
         ("queue.default_wait_s", "-1"), ("queue.default_wait_s", "86401"), ("queue.max_waiters", "0"),

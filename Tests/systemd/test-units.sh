@@ -91,6 +91,7 @@ expected=(
     "0644 $PREFIX/lib/sysusers.d/slotgate.conf"
     "0644 $PREFIX/lib/tmpfiles.d/slotgate.conf"
     "0644 $PREFIX/share/doc/slotgate/README.md"
+    "0644 $PREFIX/share/doc/slotgate/docs/security.md"
     "0644 $PREFIX/share/doc/slotgate/slotgate.yaml"
     "0644 $PREFIX/share/bash-completion/completions/slotgate"
     "0644 $PREFIX/share/zsh/site-functions/_slotgate"

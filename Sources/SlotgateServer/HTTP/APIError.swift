@@ -49,6 +49,8 @@ public struct APIError: Error, HTTPResponseError, Sendable {
 
     /// 400 `bad_request`; the message names the field.
     public static func badRequest(_ message: String) -> APIError { APIError(.badRequest, "bad_request", message) }
+    /// 403 `forbidden`: the peer may not act on another uid's lease; the message names the owner.
+    public static func forbidden(_ message: String) -> APIError { APIError(.forbidden, "forbidden", message) }
     /// 404 `not_found` for an unknown path.
     public static func notFound(_ path: String) -> APIError {
         APIError(.notFound, "not_found", "No endpoint answers at \(path).")

@@ -31,6 +31,16 @@ public struct PeerCredentials: Sendable, Hashable {
         self.pid = pid
     }
 
+    /// Stands for a peer whose credentials could not be read (a TCP connection in tests): uid and gid -1, no
+    /// process. Never root, so such a peer acts on no one else's lease.
+    public static let unreadable = PeerCredentials(uid: UInt32.max, gid: UInt32.max, pid: 0)
+
+    /// The credentials of the process connected to `channel`, or ``unreadable``.
+    /// - Parameter channel: the connection.
+    public static func of(_ channel: any Channel) async -> PeerCredentials {
+        await read(from: channel) ?? .unreadable
+    }
+
     /// Reads the credentials of the process connected to `channel`; nil when the channel is not a Unix socket
     /// (a TCP connection in tests). A connection of the API's listener had them read when it opened
     /// (``PeerCredentialsRecorder``); any other is asked on its event loop.
@@ -69,8 +79,9 @@ public struct PeerCredentials: Sendable, Hashable {
     }
 
     #if os(Linux)
-    private init?(_ credentials: UCred) {
-        guard credentials.pid != 0 else { return nil }
+    private init(_ credentials: UCred) {
+        // A peer in another PID namespace has pid 0 but a real (mapped) uid; an unconnected socket has no
+        // credentials at all (the overflow uid, not root).
         self.init(uid: credentials.uid, gid: credentials.gid, pid: credentials.pid)
     }
     #endif

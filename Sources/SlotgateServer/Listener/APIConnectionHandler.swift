@@ -274,7 +274,7 @@ final class APIConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler 
         let peer = PeerCredentialsRecorder.credentials(of: channel) ?? PeerCredentials.readOnEventLoop(channel)
         let wanted: AcquireRequest
         do {
-            wanted = try LeaseRequest.parse(body).acquire(peer: peer ?? PeerCredentials(uid: 0, gid: 0, pid: 0))
+            wanted = try LeaseRequest.parse(body).acquire(peer: peer ?? .unreadable)
         } catch {
             writeAnswer(error.answer, context: context)
             return

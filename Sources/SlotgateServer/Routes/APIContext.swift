@@ -33,6 +33,8 @@ public struct APIContext: Sendable {
     /// Every lease in the store, ended ones included, for `GET /v1/leases?all=1`; nil when leases are kept in memory
     /// only (the listing then shows what the gatekeeper retains).
     public var history: (@Sendable () async throws -> [Lease])?
+    /// Who may change a lease (its owner, root, `socket.admin_group`).
+    public var access = LeaseAccess()
 
     /// Creates the context.
     /// - Parameters:

@@ -50,7 +50,7 @@ struct LeaseRoutes {
     /// The checked body of `POST /v1/leases`, with the credentials of the process that sent it.
     private static func acquireRequest(_ request: inout Request, channel: any Channel) async throws -> AcquireRequest {
         let parsed = try LeaseRequest.parse(try await request.readBody(upTo: APILimits.bodyBytes))
-        let peer = await PeerCredentials.read(from: channel) ?? PeerCredentials(uid: 0, gid: 0, pid: 0)
+        let peer = await PeerCredentials.of(channel)
         return parsed.acquire(peer: peer)
     }
 
@@ -238,6 +238,7 @@ struct LeaseRoutes {
         guard case .string(let session) = object["session_id"] ?? .null, !session.isEmpty, session.utf8.count <= 255 else {
             throw APIError.badRequest("session_id must be a non-empty string of at most 255 bytes.")
         }
+        try await authorize(.bind, id, context)
         let lease: Lease
         do {
             lease = try await api.gatekeeper.bind(id, to: session)
@@ -251,6 +252,7 @@ struct LeaseRoutes {
         var request = request
         let id = try leaseID(context)
         _ = try JSONValue.object(from: try await request.readBody(upTo: APILimits.bodyBytes))
+        try await authorize(.renew, id, context)
         let lease: Lease
         do {
             lease = try await api.gatekeeper.renew(id)
@@ -269,6 +271,7 @@ struct LeaseRoutes {
         case "1", "true", "": cancel = true
         default: throw APIError.badRequest("cancel_session must be 1 or 0.")
         }
+        try await authorize(cancel ? .cancelSession : .release, id, context)
         let lease: Lease
         do {
             lease = try await api.gatekeeper.release(id, cancelSession: cancel)
@@ -276,6 +279,14 @@ struct LeaseRoutes {
             throw APIError(error)
         }
         return JSONResponse.lease(.ok, lease)
+    }
+
+    /// Refuses (403) a peer that is neither the lease's owner nor an admin. A lease's uid never changes, so the
+    /// check holds for the change that follows; a lease that is gone or still waiting is left to that change's
+    /// own answer (404, 409).
+    private func authorize(_ action: LeaseAccess.Action, _ id: LeaseID, _ context: SlotgateRequestContext) async throws {
+        guard let lease = await api.gatekeeper.lease(id) else { return }
+        try api.access.check(action, on: lease, by: await PeerCredentials.of(context.channel), logger: api.logger)
     }
 
     private func leaseID(_ context: SlotgateRequestContext) throws -> LeaseID {

@@ -66,7 +66,7 @@ struct ProxyRoutes {
         var request = request
         let options = try Self.parseHeaders(request.headers)
         let body = try await request.readBody(upTo: APILimits.proxyBodyBytes)
-        let peer = await PeerCredentials.read(from: context.channel) ?? PeerCredentials(uid: 0, gid: 0, pid: 0)
+        let peer = await PeerCredentials.of(context.channel)
         let key = request.headers[.idempotencyKey] ?? UUID().uuidString.lowercased()
         let forwarded = HTTPHeaders(request.headers.map { ($0.name.rawName, $0.value) })
         // The client hanging up at any point (in the queue, or while the platform answers) cancels the exchange.
@@ -99,6 +99,7 @@ struct ProxyRoutes {
             guard let id = options.lease, let named = await gatekeeper.lease(id), named.state != .waiting else {
                 throw APIError(GatekeeperError.leaseNotFound(text))
             }
+            try api.access.check(.create, on: named, by: peer, logger: api.logger)
             guard named.state == .granted else {
                 throw APIError(GatekeeperError.leaseConflict(id, "a \(named.state.rawValue) lease cannot create a session"))
             }
