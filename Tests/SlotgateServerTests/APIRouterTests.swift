@@ -152,7 +152,9 @@ import Testing
                 let code = try Self.errorCode(response.body)
                 #expect(code == "lease_not_found")
             }
-            let lease = try await gatekeeper.acquire(AcquireRequest(wait: .zero)).get()
+            // The router's test client has no peer credentials: its requests come from the unreadable peer, which
+            // owns this lease (another uid's lease answers 403; LeaseAccessTests).
+            let lease = try await gatekeeper.acquire(AcquireRequest(uid: PeerCredentials.unreadable.uid, wait: .zero)).get()
             try await client.execute(uri: "/v1/leases", method: .post, body: ByteBuffer(string: #"{"wait_s":0}"#)) { response in
                 #expect(response.status == .serviceUnavailable)
                 let code = try Self.errorCode(response.body)
