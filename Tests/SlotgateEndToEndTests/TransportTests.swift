@@ -45,5 +45,37 @@ extension EndToEnd {
                 }
             }
         }
+
+        @Test(
+            "a client that half-closes after its request gets the answer of a try-once request, and a long-poll is withdrawn; the daemon closes both"
+        )
+        func halfClosedConnections() async throws {
+            try await withStack(simulator: SimulatorOptions(limit: 1, runMilliseconds: "none")) { _, daemon, _ in
+                try await daemon.waitForStatus("a platform reading") { ($0["upstream"] as? [String: Any])?["healthy"] as? Bool == true }
+                let path = daemon.socketPath
+                // As `printf '…' | nc -U -N` sends them: the whole request, then shutdown(SHUT_WR).
+                let exchanges: [(request: [UInt8], status: Int?, code: String?)] = [
+                    (Self.request("POST", "/v1/leases", #"{"holder":"nc","wait_s":0}"#), 201, nil),
+                    (Self.request("POST", "/v1/leases", #"{"holder":"nc","wait_s":0}"#), 503, "wait_timeout"),
+                    (Self.request("GET", "/v1/status"), 200, nil),
+                    // A long-poll for the held slot: withdrawn like a hang-up, no answer, the connection closed.
+                    (Self.request("POST", "/v1/leases", #"{"holder":"nc","wait_s":30}"#), nil, nil),
+                    (Self.request("POST", "/v1/leases?stream=1", #"{"holder":"nc","wait_s":30}"#), 200, nil),
+                ]
+                for (index, exchange) in exchanges.enumerated() {
+                    let (bytes, closed) = try await RawSocket.onThread {
+                        try RawSocket.exchangeNotingClose(path: path, bytes: exchange.request, halfClose: true, readTimeout: .seconds(5))
+                    }
+                    #expect(closed, "exchange \(index): the daemon left the half-closed connection open")
+                    let reply = RawSocket.firstReply(bytes)
+                    if let reply { daemon.record(reply) }
+                    #expect(reply?.status == exchange.status, "exchange \(index): \(String(decoding: bytes, as: UTF8.self))")
+                    if let code = exchange.code { #expect(reply?.text.contains("\"\(code)\"") == true, "exchange \(index): \(reply?.text ?? "")") }
+                }
+                // The withdrawn long-polls left no waiter behind, and the one grant is the only lease held.
+                try await daemon.waitForStatus("no waiter left", timeout: .seconds(5)) { DaemonProcess.waiting($0) == 0 }
+                #expect(DaemonProcess.slots(try await daemon.status(), "held_by_leases") == 1)
+            }
+        }
     }
 }

@@ -103,8 +103,13 @@ final class APIConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler 
     private var readHeld = false
     /// A request after the one being answered could not be parsed: its answer, once those before it have theirs.
     private var malformedNext: APIError?
-    /// The client closed or half-closed its side, or the connection failed.
+    /// The client closed or half-closed its side, or the connection failed: it sends nothing more.
     private var clientGone = false
+    /// The connection closed or failed: nothing can be written to it either (a half-close leaves it writable).
+    private var outputGone = false
+    /// The request being answered tries once (`wait_s` 0): its answer comes at once, so a half-close after it
+    /// still gets it (`printf … | nc -N`); a request that waits is withdrawn by a half-close, like a hang-up.
+    private var answersAtOnce = false
     private var context: ChannelHandlerContext?
 
     init(answering: APIAnswering, descriptor: CInt, ticket: ConnectionTicket) {
@@ -185,12 +190,12 @@ final class APIConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler 
     // MARK: The client going away
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let event = event as? ChannelEvent, event == .inputClosed { clientHungUp(context: context) }
+        if let event = event as? ChannelEvent, event == .inputClosed { clientHungUp(context: context, canWrite: true) }
         context.fireUserInboundEventTriggered(event)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        clientHungUp(context: context)
+        clientHungUp(context: context, canWrite: false)
         context.fireChannelInactive()
     }
 
@@ -208,14 +213,17 @@ final class APIConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler 
             }
             return
         }
-        clientHungUp(context: context)
+        clientHungUp(context: context, canWrite: false)
         context.close(promise: nil)
     }
 
-    /// The client cannot send more (it closed or half-closed its socket, or the connection failed). A parked
-    /// request is withdrawn; a request being answered otherwise is answered, then the connection closes.
-    private func clientHungUp(context: ChannelHandlerContext) {
-        guard !clientGone, !moved else { return }
+    /// The client cannot send more: it half-closed its socket (`canWrite`), or closed it, or the connection
+    /// failed. A request that waits for a slot is withdrawn; any other request being answered is answered (when
+    /// the connection can still be written), then the connection closes.
+    private func clientHungUp(context: ChannelHandlerContext, canWrite: Bool) {
+        guard !moved else { return }
+        if !canWrite { outputGone = true }
+        guard !clientGone else { return }
         clientGone = true
         switch state {
         case .idle:
@@ -225,6 +233,7 @@ final class APIConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler 
             break
         case .answering:
             state = .answering(closing: true)
+            if canWrite, answersAtOnce { break }
             if case .queued(let id) = parking {
                 parking = .none
                 let gatekeeper = answering.api.gatekeeper
@@ -239,6 +248,7 @@ final class APIConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler 
 
     private func answer(_ head: HTTPRequest, body: ByteBuffer, context: ChannelHandlerContext) {
         state = .answering(closing: clientGone || Self.asksToClose(head))
+        answersAtOnce = false
         if Self.takesSlot(head) {
             park(body, context: context)
             return
@@ -280,6 +290,7 @@ final class APIConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler 
             return
         }
         let closing = wanted.wait.map { $0 > .zero } ?? true
+        answersAtOnce = !closing
         if closing { state = .answering(closing: true) }
         if closing, !clientGone, moveToParkingLot(wanted, context: context) { return }
         parking = .submitting
@@ -310,7 +321,7 @@ final class APIConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler 
     /// The gatekeeper took the request under `id`.
     private func queued(_ id: LeaseID) {
         guard case .submitting = parking else { return }  // answered already
-        if clientGone {
+        if clientGone, outputGone || !answersAtOnce {
             parking = .none
             let gatekeeper = answering.api.gatekeeper
             Task { await gatekeeper.withdraw(request: id) }
@@ -322,12 +333,15 @@ final class APIConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler 
     /// The gatekeeper decided the parked request.
     private func decided(_ outcome: Result<Lease, GatekeeperError>) {
         parking = .none
-        guard let context, !clientGone else {
+        let deliverable = !outputGone && (!clientGone || answersAtOnce)
+        guard let context, deliverable else {
             if case .success(let lease) = outcome {
                 // Nobody is there to use it: the slot goes on at once.
                 let gatekeeper = answering.api.gatekeeper
                 Task { await gatekeeper.undeliverable(lease.id) }
             }
+            // A client that half-closed is not left with an open connection.
+            context?.close(promise: nil)
             return
         }
         let closing = if case .answering(closing: true) = state { true } else { false }
