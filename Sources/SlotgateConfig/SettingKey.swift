@@ -23,6 +23,7 @@ public struct SettingKey: Sendable, Hashable, CustomStringConvertible {
         case socketMode = "socket.mode"
         case socketGroup = "socket.group"
         case socketAdminGroup = "socket.admin_group"
+        case proxyAllow = "proxy.allow"
         case slotsMax = "slots.max"
         case slotsReserve = "slots.reserve"
         case claimTTL = "leases.claim_ttl_s"
@@ -92,6 +93,7 @@ public struct SettingKey: Sendable, Hashable, CustomStringConvertible {
         case .socketMode: "0660"
         case .socketGroup: "empty (the daemon's group)"
         case .socketAdminGroup: "empty (root only)"
+        case .proxyAllow: "* /api/v2/sessions, * /api/v2/sessions/**, * /api/v2/quota/**"
         case .slotsMax: "none"
         case .slotsReserve: "0"
         case .claimTTL: "60"
@@ -125,6 +127,7 @@ public struct SettingKey: Sendable, Hashable, CustomStringConvertible {
         case .socketMode: "permissions of the socket file, in octal (at most 0777)"
         case .socketGroup: "group that owns the socket; it must exist"
         case .socketAdminGroup: "group whose members may bind, renew and release any uid's lease; it must exist"
+        case .proxyAllow: "platform routes the proxy forwards: METHOD /api/v2/path entries, * and ** globs; others get 403"
         case .slotsMax: "cap below the platform's limit (≥ 1)"
         case .slotsReserve: "slots left free for people and tools outside slotgate (below slots.max)"
         case .claimTTL: "seconds an unbound lease lives without renewal (1..3600)"
@@ -156,10 +159,15 @@ public struct SettingKey: Sendable, Hashable, CustomStringConvertible {
             .slotsMax, .slotsReserve, .claimTTL, .leaseRetention,
             .defaultWait, .maxWaiters, .maxPerHolder, .tokensMinRemaining, .logLevel:
             true
-        case .upstreamURL, .simulate, .simulateLimit, .socketPath, .socketMode, .socketGroup, .socketAdminGroup,
+        case .upstreamURL, .simulate, .simulateLimit, .socketPath, .socketMode, .socketGroup, .socketAdminGroup, .proxyAllow,
             .maxConnections, .stateDirectory, .stateFsync, .postgresURL, .fallbackShare, .hostID, .metricsListen:
             false
         }
+    }
+
+    /// Whether the value is a list: a YAML sequence in the file, one line with commas elsewhere.
+    public var isList: Bool {
+        id == .proxyAllow
     }
 
     /// Whether the value may hold a credential, so errors and descriptions never show it.

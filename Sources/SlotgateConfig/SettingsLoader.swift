@@ -79,6 +79,19 @@ public struct SettingsLoader: Sendable {
             let text: String
             do {
                 text = try reader.requiredString(forKey: ConfigKey(SettingKey(id).components))
+            } catch  where SettingKey(id).isList {
+                // A YAML list: its entries joined as the one-line form (commas) that the environment uses.
+                let entries = reader.stringArray(forKey: ConfigKey(SettingKey(id).components))
+                guard let entries else {
+                    let source = recorder.answer(for: id.rawValue).map { layers[$0.providerIndex].source } ?? .defaults
+                    throw ConfigError.invalidValue(
+                        key: id.rawValue,
+                        problem: "must be a list of strings or one line",
+                        value: nil,
+                        source: source.describe(id)
+                    )
+                }
+                text = entries.joined(separator: ", ")
             } catch {
                 let source = recorder.answer(for: id.rawValue).map { layers[$0.providerIndex].source } ?? .defaults
                 throw ConfigError.invalidValue(

@@ -24,6 +24,7 @@ extension SlotgateSettings {
         case .socketPath: socketPath = try ValueParser.path(text, maxBytes: 107)
         case .socketMode: socketMode = try ValueParser.fileMode(text)
         case .socketGroup: socketGroup = text.isEmpty ? nil : try ValueParser.name(text, maxLength: 32, extraRule: ", or empty")
+        case .proxyAllow: proxyAllow = try ValueParser.routePatterns(text)
         case .socketAdminGroup:
             socketAdminGroup = text.isEmpty ? nil : try ValueParser.name(text, maxLength: 32, extraRule: ", or empty")
         case .slotsMax: slotsMax = ["", "none"].contains(text.lowercased()) ? nil : try ValueParser.wholeNumber(text, atLeast: 1)
@@ -59,6 +60,7 @@ extension SlotgateSettings {
         case .socketMode: "0" + String(socketMode, radix: 8)
         case .socketGroup: socketGroup ?? ""
         case .socketAdminGroup: socketAdminGroup ?? ""
+        case .proxyAllow: proxyAllow.map(\.description).joined(separator: ", ")
         case .slotsMax: slotsMax.map(String.init) ?? ""
         case .slotsReserve: String(slotsReserve)
         case .claimTTL: ValueParser.render(seconds: claimTTL)
@@ -92,6 +94,7 @@ extension SlotgateSettings {
         case .socketMode: socketMode = other.socketMode
         case .socketGroup: socketGroup = other.socketGroup
         case .socketAdminGroup: socketAdminGroup = other.socketAdminGroup
+        case .proxyAllow: proxyAllow = other.proxyAllow
         case .slotsMax: slotsMax = other.slotsMax
         case .slotsReserve: slotsReserve = other.slotsReserve
         case .claimTTL: claimTTL = other.claimTTL
@@ -136,6 +139,7 @@ extension SlotgateSettings {
         case .metricsListen: return raw.isEmpty ? "off" : raw
         case .socketGroup: return raw.isEmpty ? "(daemon's group)" : raw
         case .socketAdminGroup: return raw.isEmpty ? "(root only)" : raw
+        case .proxyAllow: return raw.isEmpty ? "(nothing)" : raw
         default: return raw
         }
     }

@@ -7,6 +7,7 @@
 
 import Foundation
 import Logging
+import SlotgateCore
 
 /// The daemon's settings: every key of design.md "Configuration keys", typed and validated.
 ///
@@ -36,6 +37,8 @@ public struct SlotgateSettings: Sendable, Hashable {
     public var socketGroup: String?
     /// `socket.admin_group`: the group whose members may change any uid's lease; nil leaves that to root.
     public var socketAdminGroup: String?
+    /// `proxy.allow`: the platform routes the proxy forwards.
+    public var proxyAllow: [ProxyRoutePattern]
     /// `slots.max`: a cap below the platform's limit; nil means none.
     public var slotsMax: Int?
     /// `slots.reserve`: slots left free for people and tools outside slotgate.
@@ -90,6 +93,7 @@ public struct SlotgateSettings: Sendable, Hashable {
         self.socketMode = 0o660
         self.socketGroup = nil
         self.socketAdminGroup = nil
+        self.proxyAllow = ProxyRoutePattern.defaults
         self.slotsMax = nil
         self.slotsReserve = 0
         self.claimTTL = .seconds(60)

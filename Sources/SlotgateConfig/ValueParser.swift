@@ -7,6 +7,7 @@
 
 import Foundation
 import Logging
+import SlotgateCore
 
 /// What is wrong with one value, in words that follow the key's name: `must be a whole number ≥ 1`.
 struct ValueProblem: Error, Hashable {
@@ -137,6 +138,22 @@ enum ValueParser {
             throw ValueProblem("must be a name of 1 to \(maxLength) printable ASCII characters without spaces\(extraRule)")
         }
         return text
+    }
+
+    /// `proxy.allow`: entries separated by commas (a YAML list arrives joined so), each `METHOD /api/v2/path`;
+    /// empty forwards nothing.
+    static func routePatterns(_ text: String) throws(ValueProblem) -> [ProxyRoutePattern] {
+        var patterns: [ProxyRoutePattern] = []
+        for entry in text.split(separator: ",") {
+            let trimmed = entry.trimmingCharacters(in: .whitespaces)
+            guard !trimmed.isEmpty else { continue }
+            do {
+                patterns.append(try ProxyRoutePattern(parsing: trimmed))
+            } catch {
+                throw ValueProblem("must be a list of METHOD /api/v2/path entries: \(error)")
+            }
+        }
+        return patterns
     }
 
     /// Seconds as the file spells them: `2`, `0.5`.

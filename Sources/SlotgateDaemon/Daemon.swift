@@ -290,6 +290,7 @@ public struct Daemon: Sendable {
             logger: logger
         )
         api.history = history
+        api.proxyAllow = settings.proxyAllow
         api.access = LeaseAccess(adminGroup: settings.socketAdminGroup.flatMap(UnixSocketFile.groupID(named:)))
         let inherited = try Self.inheritedListeningSocket(logger: logger)
         if let stateLock = context.stateLock, let path = inherited?.path, path != settings.socketPath {

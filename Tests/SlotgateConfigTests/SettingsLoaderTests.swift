@@ -156,6 +156,7 @@ struct SettingsLoaderTests {
             "upstream.url": "https://example.test", "upstream.poll_interval_s": "1", "upstream.idle_poll_interval_s": "10",
             "upstream.timeout_s": "3", "upstream.max_staleness_s": "11", "upstream.simulate": "yes",
             "upstream.simulate_limit": "2", "socket.path": "/tmp/x.sock", "socket.mode": "640", "socket.group": "wheel", "socket.admin_group": "adm",
+            "proxy.allow": "GET /api/v2/sessions, * /api/v2/quota/**",
             "slots.max": "9", "slots.reserve": "2", "leases.claim_ttl_s": "30", "leases.retention_h": "1",
             "queue.default_wait_s": "60", "queue.max_waiters": "5", "queue.max_per_holder": "1", "queue.max_connections": "10",
             "tokens.min_remaining": "5", "state.dir": "/tmp/state", "state.fsync": "true", "shared.postgres_url": "postgresql://db/x",
@@ -173,6 +174,7 @@ struct SettingsLoaderTests {
         #expect(settings.leaseRetention == .seconds(3600))
         #expect(settings.socketMode == 0o640)
         #expect(settings.socketAdminGroup == "adm")
+        #expect(settings.proxyAllow.map(\.description) == ["GET /api/v2/sessions", "* /api/v2/quota/**"])
         #expect(settings.simulate)
         #expect(settings.stateFsync)
         #expect(settings.metricsListen?.host == "::1")
@@ -282,7 +284,7 @@ struct SettingsLoaderTests {
     func keyReference() {
         let names = SlotgateSettings.keyReference.map(\.name)
         #expect(names.count == Set(names).count)
-        #expect(names.count == 27)
+        #expect(names.count == 28)
         for key in SlotgateSettings.keyReference {
             #expect(!key.meaning.isEmpty && !key.documentedDefault.isEmpty)
             #expect(key.environmentVariable == "SLOTGATE_" + key.name.uppercased().replacingOccurrences(of: ".", with: "_"))

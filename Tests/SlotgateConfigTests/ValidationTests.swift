@@ -7,6 +7,7 @@
 
 import Foundation
 import SlotgateConfig
+import SlotgateCore
 import Testing
 
 @Suite("Validation: every bad value stops the load with a message naming the key")
@@ -19,6 +20,7 @@ struct ValidationTests {
         ("upstream.simulate", "maybe"), ("upstream.simulate_limit", "0"),
         ("socket.path", String(repeating: "s", count: 120)), ("socket.mode", "0980"), ("socket.mode", "1777"),
         ("socket.mode", "rw-rw----"), ("socket.group", "two words"), ("socket.admin_group", "two words"),
+        ("proxy.allow", "GET /api/v2/../vaults"), ("proxy.allow", "get /api/v2/sessions"),
         ("slots.max", "0"), ("slots.max", "-3"), ("slots.max", "2.5"), ("slots.max", "many"), ("slots.reserve", "-1"),
         ("leases.claim_ttl_s", "0"), ("leases.claim_ttl_s", "3601"), ("leases.retention_h", "0.1"), ("leases.retention_h", "x"),
         ("queue.default_wait_s", "-1"), ("queue.default_wait_s", "86401"), ("queue.max_waiters", "0"),
@@ -121,5 +123,28 @@ struct ValidationTests {
         let (error, _) = await loadError(yaml: "slots: {max: 2, reserve: 2}\n")
         #expect(error?.key == "slots.reserve")
         #expect(try await load(yaml: "slots: {max: 3, reserve: 2}\n").slotsReserve == 2)
+    }
+}
+
+/// `proxy.allow` is a list: a YAML sequence in the file, one line with commas in the environment.
+@Suite("proxy.allow: a list in the file or one line")
+struct ProxyAllowTests {
+    @Test("a YAML list, a one-line list and the default read the same way")
+    func forms() async throws {
+        let listed = try await load(yaml: "proxy:\n  allow:\n    - GET /api/v2/sessions/*\n    - \"* /api/v2/quota/**\"\n")
+        #expect(listed.proxyAllow.map(\.description) == ["GET /api/v2/sessions/*", "* /api/v2/quota/**"])
+        let inline = try await load(yaml: "proxy:\n  allow: [\"GET /api/v2/sessions/*\", \"* /api/v2/quota/**\"]\n")
+        #expect(inline.proxyAllow == listed.proxyAllow)
+        let line = try await load(environment: ["SLOTGATE_PROXY_ALLOW": "GET /api/v2/sessions/*, * /api/v2/quota/**"])
+        #expect(line.proxyAllow == listed.proxyAllow)
+        #expect(try await load().proxyAllow == ProxyRoutePattern.defaults)
+        #expect(try await load(environment: ["SLOTGATE_PROXY_ALLOW": ""]).proxyAllow.isEmpty)
+    }
+
+    @Test("a bad entry in a YAML list names the key and the entry")
+    func badEntry() async throws {
+        let (error, _) = await loadError(yaml: "proxy:\n  allow:\n    - GET /api/v2/sessions\n    - DELETE /api/v2/../vaults\n")
+        #expect(error?.key == "proxy.allow")
+        #expect(error?.description.contains("dot segment") == true, "\(error?.description ?? "")")
     }
 }

@@ -51,6 +51,14 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     public static func badRequest(_ message: String) -> APIError { APIError(.badRequest, "bad_request", message) }
     /// 403 `forbidden`: the peer may not act on another uid's lease; the message names the owner.
     public static func forbidden(_ message: String) -> APIError { APIError(.forbidden, "forbidden", message) }
+    /// 403 `route_not_allowed`: the proxy does not forward this platform route; the message names the key.
+    public static func routeNotAllowed(_ method: HTTPRequest.Method, _ path: String) -> APIError {
+        APIError(
+            .forbidden,
+            "route_not_allowed",
+            "\(method.rawValue) \(path) is not forwarded: it matches no entry of proxy.allow; an operator may add one to the daemon's config."
+        )
+    }
     /// 404 `not_found` for an unknown path.
     public static func notFound(_ path: String) -> APIError {
         APIError(.notFound, "not_found", "No endpoint answers at \(path).")

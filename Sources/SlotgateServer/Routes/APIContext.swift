@@ -35,6 +35,8 @@ public struct APIContext: Sendable {
     public var history: (@Sendable () async throws -> [Lease])?
     /// Who may change a lease (its owner, root, `socket.admin_group`).
     public var access = LeaseAccess()
+    /// The platform routes the proxy forwards (`proxy.allow`).
+    public var proxyAllow = ProxyRoutePattern.defaults
 
     /// Creates the context.
     /// - Parameters:

@@ -24,6 +24,11 @@ struct ProxyRoutes {
         for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] {
             router.on("/api/v2/**", method: method) { request, _ in try await forward(request) }
         }
+        // The router matches `/api/v2/sessions` to the create's node, not to `**`: its other methods (the SDK's
+        // list_sessions is a GET) are forwarded from here.
+        for method in [HTTPRequest.Method.get, .put, .patch, .delete] {
+            router.on("/api/v2/sessions", method: method) { request, _ in try await forward(request) }
+        }
     }
 
     // MARK: Create
@@ -63,6 +68,7 @@ struct ProxyRoutes {
 
     private func create(_ request: Request, _ context: SlotgateRequestContext) async throws -> Response {
         guard let platform = api.platform else { throw APIError.upstreamError("No platform is configured.") }
+        _ = try allowedPath(request)
         var request = request
         let options = try Self.parseHeaders(request.headers)
         let body = try await request.readBody(upTo: APILimits.proxyBodyBytes)
@@ -304,13 +310,7 @@ struct ProxyRoutes {
     private func forward(_ request: Request) async throws -> Response {
         guard let platform = api.platform else { throw APIError.upstreamError("No platform is configured.") }
         var request = request
-        let path = request.uri.path
-        let suffix = String(path.dropFirst("/api/v2".count))
-        // Only paths under the configured base URL: no dot segments, no doubled slashes.
-        let segments = suffix.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
-        guard !segments.contains(where: { $0 == "." || $0 == ".." || $0.isEmpty }) else {
-            throw APIError.badRequest("The path \(path) cannot be forwarded.")
-        }
+        let suffix = String(try allowedPath(request).dropFirst("/api/v2".count))
         let query = request.uri.query.map { "?" + $0 } ?? ""
         let body = try await request.readBody(upTo: APILimits.proxyBodyBytes)
         let method = HTTPMethod(rawValue: request.method.rawValue)
@@ -326,6 +326,23 @@ struct ProxyRoutes {
         } catch let error as AGPError {
             throw APIError.upstreamError("The platform could not be reached: \(error.description).")
         }
+    }
+
+    /// The request's raw path, once it is shown to stay under `/api/v2/` (``PlatformPath``: 400 otherwise) and to
+    /// match `proxy.allow` (403 `route_not_allowed` otherwise). The path is forwarded as sent: what was checked is
+    /// what the platform gets.
+    private func allowedPath(_ request: Request) throws(APIError) -> String {
+        let raw = request.uri.path
+        let path: PlatformPath
+        do {
+            path = try PlatformPath(raw: raw)
+        } catch {
+            throw APIError.badRequest("The path \(raw) cannot be forwarded: \(error).")
+        }
+        guard api.proxyAllow.allows(method: request.method.rawValue, path: path) else {
+            throw APIError.routeNotAllowed(request.method, raw)
+        }
+        return raw
     }
 
     /// The platform's answer headers, less hop-by-hop ones and those the server sets itself.
