@@ -117,6 +117,21 @@ import Testing
     /// Issue 12, hole 3: with the list refused, status reads of some tracked sessions stand in for it. Those read
     /// non-terminal count in `active`; the unread ones stay on top of it (unknown, not gone: no confirmation is
     /// asked for them), and the next poll reads the least recently seen first.
+    /// `active` lags the list (agp-api.md U3): a session the list already shows as running counts even while
+    /// `active` has not caught up, so a list longer than `active` sets the count.
+    @Test func aListLongerThanActiveSetsTheCount() throws {
+        var machine = Fixture.machine(limit: 4)
+        let reading = PlatformSnapshot(
+            sentAt: t0 + .seconds(1),
+            quota: QuotaReading(scope: .org, limit: 4, active: 1),
+            sessions: Fixture.running("outside-1", "outside-2", "outside-3")
+        )
+        _ = machine.observe(reading, now: t0 + .seconds(1))
+        #expect(machine.count(at: t0 + .seconds(1)).inUse == 3, "three listed running sessions, whatever active says")
+        _ = try machine.mustGrant(holder: "h", now: t0 + .seconds(1))
+        #expect(throws: (any Error).self, "the fourth slot is gone: no second grant") { try machine.mustGrant(holder: "h2", now: t0 + .seconds(1)) }
+    }
+
     @Test func aPartialReadingCountsWhatItReadAndNothingMore() throws {
         var machine = Fixture.machine(limit: 4)
         for (index, session) in ["s1", "s2", "s3"].enumerated() {
