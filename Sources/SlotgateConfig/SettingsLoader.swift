@@ -76,32 +76,22 @@ public struct SettingsLoader: Sendable {
         var settings = defaults
         var origins: [SettingKey.ID: (text: String, source: String)] = [:]
         for id in SettingKey.ID.allCases {
+            let key = ConfigKey(SettingKey(id).components)
+            func source() -> Source { recorder.answer(for: id.rawValue).map { layers[$0.providerIndex].source } ?? .defaults }
+            func wrongShape(_ problem: String) -> ConfigError {
+                ConfigError.invalidValue(key: id.rawValue, problem: problem, value: nil, source: source().describe(id))
+            }
             let text: String
             do {
-                text = try reader.requiredString(forKey: ConfigKey(SettingKey(id).components))
+                text = try reader.requiredString(forKey: key)
             } catch  where SettingKey(id).isList {
                 // A YAML list: its entries joined as the one-line form (commas) that the environment uses.
-                let entries = reader.stringArray(forKey: ConfigKey(SettingKey(id).components))
-                guard let entries else {
-                    let source = recorder.answer(for: id.rawValue).map { layers[$0.providerIndex].source } ?? .defaults
-                    throw ConfigError.invalidValue(
-                        key: id.rawValue,
-                        problem: "must be a list of strings or one line",
-                        value: nil,
-                        source: source.describe(id)
-                    )
-                }
+                guard let entries = reader.stringArray(forKey: key) else { throw wrongShape("must be a list of strings or one line") }
                 text = entries.joined(separator: ", ")
             } catch {
-                let source = recorder.answer(for: id.rawValue).map { layers[$0.providerIndex].source } ?? .defaults
-                throw ConfigError.invalidValue(
-                    key: id.rawValue,
-                    problem: "must be a single value, not a list or a mapping",
-                    value: nil,
-                    source: source.describe(id)
-                )
+                throw wrongShape("must be a single value, not a list or a mapping")
             }
-            let source = recorder.answer(for: id.rawValue).map { layers[$0.providerIndex].source } ?? .defaults
+            let source = source()
             let normalized = Self.normalized(text, from: source)
             origins[id] = (normalized, source.describe(id))
             do {
