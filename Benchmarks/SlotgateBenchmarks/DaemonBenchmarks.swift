@@ -282,7 +282,14 @@ func utilization() throws {
 /// 10,000 parked long-poll waiters: the daemon's resident memory, and platform calls per poll interval while they
 /// wait (the pace is fast: one interval is 2 s).
 func memoryAndBusyCalls() throws {
-    let bench = try Bench.start("memory", limit: 1, runMs: "none", daemonEnvironment: ["SLOTGATE_QUEUE_MAX_CONNECTIONS": "20000"])
+    let bench = try Bench.start(
+        "memory",
+        limit: 1,
+        runMs: "none",
+        daemonEnvironment: [
+            "SLOTGATE_QUEUE_MAX_CONNECTIONS": "20000", "SLOTGATE_SOCKET_MAX_CONNECTIONS_PER_UID": "20000",
+        ]
+    )
     defer { bench.stop() }
     let holder = try bench.client()
     _ = try holder.request("POST", "/v1/leases", body: #"{"wait_s":0}"#)

@@ -23,7 +23,9 @@ public struct SettingKey: Sendable, Hashable, CustomStringConvertible {
         case socketMode = "socket.mode"
         case socketGroup = "socket.group"
         case socketAdminGroup = "socket.admin_group"
+        case maxConnectionsPerUID = "socket.max_connections_per_uid"
         case proxyAllow = "proxy.allow"
+        case sessionScope = "proxy.session_scope"
         case slotsMax = "slots.max"
         case slotsReserve = "slots.reserve"
         case claimTTL = "leases.claim_ttl_s"
@@ -31,6 +33,7 @@ public struct SettingKey: Sendable, Hashable, CustomStringConvertible {
         case defaultWait = "queue.default_wait_s"
         case maxWaiters = "queue.max_waiters"
         case maxPerHolder = "queue.max_per_holder"
+        case maxPerUID = "queue.max_per_uid"
         case maxConnections = "queue.max_connections"
         case tokensMinRemaining = "tokens.min_remaining"
         case stateDirectory = "state.dir"
@@ -93,7 +96,9 @@ public struct SettingKey: Sendable, Hashable, CustomStringConvertible {
         case .socketMode: "0660"
         case .socketGroup: "empty (the daemon's group)"
         case .socketAdminGroup: "empty (root only)"
+        case .maxConnectionsPerUID: "auto (a quarter of the smaller of queue.max_connections and the open-file limit)"
         case .proxyAllow: "* /api/v2/sessions, * /api/v2/sessions/**, * /api/v2/quota/**"
+        case .sessionScope: "organization"
         case .slotsMax: "none"
         case .slotsReserve: "0"
         case .claimTTL: "60"
@@ -101,6 +106,7 @@ public struct SettingKey: Sendable, Hashable, CustomStringConvertible {
         case .defaultWait: "300"
         case .maxWaiters: "10000"
         case .maxPerHolder: "0 (no cap)"
+        case .maxPerUID: "0 (no cap)"
         case .maxConnections: "16384"
         case .tokensMinRemaining: "0 (off)"
         case .stateDirectory: "$STATE_DIRECTORY or /var/lib/slotgate"
@@ -127,7 +133,9 @@ public struct SettingKey: Sendable, Hashable, CustomStringConvertible {
         case .socketMode: "permissions of the socket file, in octal (at most 0777)"
         case .socketGroup: "group that owns the socket; it must exist"
         case .socketAdminGroup: "group whose members may bind, renew and release any uid's lease; it must exist"
+        case .maxConnectionsPerUID: "open connections of one uid; more get 503 too_many_connections (≥ 1, or auto)"
         case .proxyAllow: "platform routes the proxy forwards: METHOD /api/v2/path entries, * and ** globs; others get 403"
+        case .sessionScope: "organization (any session) or uid (sessions the caller's uid created through the daemon; admins all)"
         case .slotsMax: "cap below the platform's limit (≥ 1)"
         case .slotsReserve: "slots left free for people and tools outside slotgate (below slots.max)"
         case .claimTTL: "seconds an unbound lease lives without renewal (1..3600)"
@@ -135,6 +143,7 @@ public struct SettingKey: Sendable, Hashable, CustomStringConvertible {
         case .defaultWait: "seconds a request waits when it names no wait (0..86400)"
         case .maxWaiters: "waiters beyond this many get 503 queue_full (≥ 1)"
         case .maxPerHolder: "leases plus waiters of one holder; 0 is no cap"
+        case .maxPerUID: "leases plus waiters of one uid, all its holders together; 0 is no cap"
         case .maxConnections: "open connections to the local API (≥ 1)"
         case .tokensMinRemaining: "pause grants below this many tokens left; 0 is off"
         case .stateDirectory: "directory of the lease ledger; one daemon at a time uses it (slotgated.lock)"
@@ -157,10 +166,10 @@ public struct SettingKey: Sendable, Hashable, CustomStringConvertible {
         switch id {
         case .pollInterval, .idlePollInterval, .upstreamTimeout, .maxStaleness,
             .slotsMax, .slotsReserve, .claimTTL, .leaseRetention,
-            .defaultWait, .maxWaiters, .maxPerHolder, .tokensMinRemaining, .logLevel:
+            .defaultWait, .maxWaiters, .maxPerHolder, .maxPerUID, .tokensMinRemaining, .logLevel:
             true
-        case .upstreamURL, .simulate, .simulateLimit, .socketPath, .socketMode, .socketGroup, .socketAdminGroup, .proxyAllow,
-            .maxConnections, .stateDirectory, .stateFsync, .postgresURL, .fallbackShare, .hostID, .metricsListen:
+        case .upstreamURL, .simulate, .simulateLimit, .socketPath, .socketMode, .socketGroup, .socketAdminGroup, .proxyAllow, .sessionScope,
+            .maxConnectionsPerUID, .maxConnections, .stateDirectory, .stateFsync, .postgresURL, .fallbackShare, .hostID, .metricsListen:
             false
         }
     }

@@ -15,6 +15,7 @@ extension SlotgateSettings {
         settings.defaultWait = defaultWait
         settings.maxWaiters = maxWaiters
         settings.maxPerHolder = maxPerHolder
+        settings.maxPerUID = maxPerUID
         settings.slotsMax = slotsMax
         settings.reserve = slotsReserve
         settings.maxStaleness = maxStaleness
@@ -22,5 +23,16 @@ extension SlotgateSettings {
         settings.tokensMinRemaining = tokensMinRemaining
         settings.endedRetention = leaseRetention
         return settings
+    }
+}
+
+extension SlotgateSettings {
+    /// `socket.max_connections_per_uid` as it applies: the value set, or when it is `auto` a quarter of the smaller
+    /// of `queue.max_connections` and the daemon's open-file limit (4,096 with the defaults and the unit's
+    /// `LimitNOFILE=65536`), so that one local user cannot take more than a quarter of what the daemon can serve.
+    /// - Parameter openFileLimit: the soft `RLIMIT_NOFILE`, or nil when unknown.
+    public func connectionsPerUID(openFileLimit: Int?) -> Int {
+        if let maxConnectionsPerUID { return maxConnectionsPerUID }
+        return max(1, min(maxConnections, openFileLimit ?? maxConnections) / 4)
     }
 }

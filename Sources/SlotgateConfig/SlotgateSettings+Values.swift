@@ -7,6 +7,7 @@
 
 import Foundation
 import Logging
+import SlotgateCore
 
 // Every key as text, both ways. Each switch covers every key, so a new key cannot be forgotten in one of
 // them; rendering a value and parsing it back gives the same value (the defaults layer relies on it).
@@ -25,6 +26,7 @@ extension SlotgateSettings {
         case .socketMode: socketMode = try ValueParser.fileMode(text)
         case .socketGroup: socketGroup = text.isEmpty ? nil : try ValueParser.name(text, maxLength: 32, extraRule: ", or empty")
         case .proxyAllow: proxyAllow = try ValueParser.routePatterns(text)
+        case .sessionScope: sessionScope = try ValueParser.sessionScope(text)
         case .socketAdminGroup:
             socketAdminGroup = text.isEmpty ? nil : try ValueParser.name(text, maxLength: 32, extraRule: ", or empty")
         case .slotsMax: slotsMax = ["", "none"].contains(text.lowercased()) ? nil : try ValueParser.wholeNumber(text, atLeast: 1)
@@ -35,6 +37,9 @@ extension SlotgateSettings {
         case .maxWaiters: maxWaiters = try ValueParser.wholeNumber(text, atLeast: 1)
         case .maxPerHolder: maxPerHolder = try ValueParser.wholeNumber(text, atLeast: 0)
         case .maxConnections: maxConnections = try ValueParser.wholeNumber(text, atLeast: 1)
+        case .maxPerUID: maxPerUID = try ValueParser.wholeNumber(text, atLeast: 0)
+        case .maxConnectionsPerUID:
+            maxConnectionsPerUID = ["", "auto"].contains(text.lowercased()) ? nil : try ValueParser.wholeNumber(text, atLeast: 1)
         case .tokensMinRemaining: tokensMinRemaining = try ValueParser.wholeNumber(text, atLeast: 0)
         case .stateDirectory: stateDirectory = try ValueParser.path(text)
         case .stateFsync: stateFsync = try ValueParser.bool(text)
@@ -69,6 +74,9 @@ extension SlotgateSettings {
         case .maxWaiters: String(maxWaiters)
         case .maxPerHolder: String(maxPerHolder)
         case .maxConnections: String(maxConnections)
+        case .maxPerUID: String(maxPerUID)
+        case .sessionScope: sessionScope.rawValue
+        case .maxConnectionsPerUID: maxConnectionsPerUID.map(String.init) ?? ""
         case .tokensMinRemaining: String(tokensMinRemaining)
         case .stateDirectory: stateDirectory
         case .stateFsync: String(stateFsync)
@@ -103,6 +111,9 @@ extension SlotgateSettings {
         case .maxWaiters: maxWaiters = other.maxWaiters
         case .maxPerHolder: maxPerHolder = other.maxPerHolder
         case .maxConnections: maxConnections = other.maxConnections
+        case .maxPerUID: maxPerUID = other.maxPerUID
+        case .sessionScope: sessionScope = other.sessionScope
+        case .maxConnectionsPerUID: maxConnectionsPerUID = other.maxConnectionsPerUID
         case .tokensMinRemaining: tokensMinRemaining = other.tokensMinRemaining
         case .stateDirectory: stateDirectory = other.stateDirectory
         case .stateFsync: stateFsync = other.stateFsync
@@ -136,6 +147,7 @@ extension SlotgateSettings {
         case .postgresURL: return raw.isEmpty ? "none" : Self.redactedURL(raw)
         case .upstreamURL: return Self.redactedURL(raw)
         case .slotsMax: return raw.isEmpty ? "none" : raw
+        case .maxConnectionsPerUID: return raw.isEmpty ? "auto" : raw
         case .metricsListen: return raw.isEmpty ? "off" : raw
         case .socketGroup: return raw.isEmpty ? "(daemon's group)" : raw
         case .socketAdminGroup: return raw.isEmpty ? "(root only)" : raw

@@ -37,8 +37,12 @@ public struct SlotgateSettings: Sendable, Hashable {
     public var socketGroup: String?
     /// `socket.admin_group`: the group whose members may change any uid's lease; nil leaves that to root.
     public var socketAdminGroup: String?
+    /// `socket.max_connections_per_uid`: open connections of one uid; nil is auto (``connectionsPerUID(openFileLimit:)``).
+    public var maxConnectionsPerUID: Int?
     /// `proxy.allow`: the platform routes the proxy forwards.
     public var proxyAllow: [ProxyRoutePattern]
+    /// `proxy.session_scope`: whose sessions a local user reaches through the proxy.
+    public var sessionScope: SessionScope
     /// `slots.max`: a cap below the platform's limit; nil means none.
     public var slotsMax: Int?
     /// `slots.reserve`: slots left free for people and tools outside slotgate.
@@ -53,6 +57,8 @@ public struct SlotgateSettings: Sendable, Hashable {
     public var maxWaiters: Int
     /// `queue.max_per_holder`: leases plus waiters of one holder; 0 means no cap.
     public var maxPerHolder: Int
+    /// `queue.max_per_uid`: leases plus waiters of one uid; 0 means no cap.
+    public var maxPerUID: Int
     /// `queue.max_connections`: open connections to the local API.
     public var maxConnections: Int
     /// `tokens.min_remaining`: pause grants below this many tokens left; 0 is off.
@@ -102,6 +108,9 @@ public struct SlotgateSettings: Sendable, Hashable {
         self.maxWaiters = 10_000
         self.maxPerHolder = 0
         self.maxConnections = 16_384
+        self.maxConnectionsPerUID = nil
+        self.sessionScope = .organization
+        self.maxPerUID = 0
         self.tokensMinRemaining = 0
         self.stateDirectory = "/var/lib/slotgate"
         self.stateFsync = false

@@ -112,6 +112,14 @@ enum ValueParser {
         return address
     }
 
+    /// `organization` or `uid`.
+    static func sessionScope(_ text: String) throws(ValueProblem) -> SessionScope {
+        guard let scope = SessionScope(rawValue: text.lowercased()) else {
+            throw ValueProblem("must be organization or uid")
+        }
+        return scope
+    }
+
     /// One of swift-log's level names, in any case.
     static func logLevel(_ text: String) throws(ValueProblem) -> Logger.Level {
         guard let level = Logger.Level(rawValue: text.lowercased()) else {

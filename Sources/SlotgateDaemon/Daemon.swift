@@ -291,6 +291,7 @@ public struct Daemon: Sendable {
         )
         api.history = history
         api.proxyAllow = settings.proxyAllow
+        api.sessionScope = settings.sessionScope
         api.access = LeaseAccess(adminGroup: settings.socketAdminGroup.flatMap(UnixSocketFile.groupID(named:)))
         let inherited = try Self.inheritedListeningSocket(logger: logger)
         if let stateLock = context.stateLock, let path = inherited?.path, path != settings.socketPath {
@@ -306,6 +307,7 @@ public struct Daemon: Sendable {
             socketMode: UInt32(settings.socketMode),
             socketGroup: socketGroup,
             maxConnections: settings.maxConnections,
+            maxConnectionsPerUID: settings.connectionsPerUID(openFileLimit: Self.openFileLimit()),
             inheritedFileDescriptor: inherited?.fileDescriptor
         )
         let server: any Service
@@ -349,5 +351,14 @@ public struct Daemon: Sendable {
 
     static func pollerSettings(_ settings: SlotgateSettings) -> PollerSettings {
         PollerSettings(fastInterval: settings.pollInterval, idleInterval: settings.idlePollInterval)
+    }
+}
+
+extension Daemon {
+    /// The process's soft open-file limit (`LimitNOFILE=` under systemd), or nil when it is unlimited or unknown.
+    static func openFileLimit() -> Int? {
+        var limit = rlimit()
+        guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max else { return nil }
+        return Int(clamping: limit.rlim_cur)
     }
 }

@@ -156,6 +156,7 @@ struct SettingsLoaderTests {
             "upstream.url": "https://example.test", "upstream.poll_interval_s": "1", "upstream.idle_poll_interval_s": "10",
             "upstream.timeout_s": "3", "upstream.max_staleness_s": "11", "upstream.simulate": "yes",
             "upstream.simulate_limit": "2", "socket.path": "/tmp/x.sock", "socket.mode": "640", "socket.group": "wheel", "socket.admin_group": "adm",
+            "socket.max_connections_per_uid": "7", "queue.max_per_uid": "3", "proxy.session_scope": "UID",
             "proxy.allow": "GET /api/v2/sessions, * /api/v2/quota/**",
             "slots.max": "9", "slots.reserve": "2", "leases.claim_ttl_s": "30", "leases.retention_h": "1",
             "queue.default_wait_s": "60", "queue.max_waiters": "5", "queue.max_per_holder": "1", "queue.max_connections": "10",
@@ -173,6 +174,9 @@ struct SettingsLoaderTests {
         #expect(settings.slotsMax == 9)
         #expect(settings.leaseRetention == .seconds(3600))
         #expect(settings.socketMode == 0o640)
+        #expect(settings.connectionsPerUID(openFileLimit: 65_536) == 7)
+        #expect(settings.maxPerUID == 3)
+        #expect(settings.sessionScope == .uid)
         #expect(settings.socketAdminGroup == "adm")
         #expect(settings.proxyAllow.map(\.description) == ["GET /api/v2/sessions", "* /api/v2/quota/**"])
         #expect(settings.simulate)
@@ -280,11 +284,25 @@ struct SettingsLoaderTests {
         #expect(settings.hostID == current.defaultHostID)
     }
 
+    @Test("socket.max_connections_per_uid: auto is a quarter of the smaller of queue.max_connections and the open-file limit")
+    func connectionsPerUIDAuto() async throws {
+        let defaults = try await load()
+        #expect(defaults.maxConnectionsPerUID == nil)
+        #expect(defaults.connectionsPerUID(openFileLimit: 65_536) == 4_096, "the unit's LimitNOFILE, queue.max_connections 16384")
+        #expect(defaults.connectionsPerUID(openFileLimit: 1_024) == 256)
+        #expect(defaults.connectionsPerUID(openFileLimit: nil) == 4_096)
+        #expect(defaults.connectionsPerUID(openFileLimit: 2) == 1)
+        let auto = try await load(environment: ["SLOTGATE_SOCKET_MAX_CONNECTIONS_PER_UID": "auto"])
+        #expect(auto.maxConnectionsPerUID == nil)
+        let set = try await load(yaml: "socket:\n  max_connections_per_uid: 10\n")
+        #expect(set.connectionsPerUID(openFileLimit: 1_024) == 10)
+    }
+
     @Test("The key reference documents every key once, with its environment variable")
     func keyReference() {
         let names = SlotgateSettings.keyReference.map(\.name)
         #expect(names.count == Set(names).count)
-        #expect(names.count == 28)
+        #expect(names.count == 31)
         for key in SlotgateSettings.keyReference {
             #expect(!key.meaning.isEmpty && !key.documentedDefault.isEmpty)
             #expect(key.environmentVariable == "SLOTGATE_" + key.name.uppercased().replacingOccurrences(of: ".", with: "_"))

@@ -71,6 +71,24 @@ import Testing
         #expect(perHolder.grantNow(holder: "a", uid: 2, now: t0) != nil, "another uid is another holder")
     }
 
+    @Test func oneUIDCannotEscapeTheCapWithManyHolderNames() {
+        var machine = Fixture.machine(limit: 2) { $0.maxPerUID = 3 }
+        #expect(machine.grantNow(holder: "a", uid: 7, now: t0) != nil)
+        #expect(machine.grantNow(holder: "b", uid: 7, now: t0) != nil)
+        let (waiting, queued) = machine.take(holder: "c", uid: 7, wait: .seconds(5), now: t0)
+        #expect(queued.failures.isEmpty && machine.waitingCount == 1)
+        let (over, rejected) = machine.take(holder: "d", uid: 7, wait: .seconds(5), now: t0)
+        #expect(rejected.failures[over]?.code == "queue_full")
+        #expect(rejected.failures[over]?.message.contains("queue.max_per_uid") == true)
+        let (other, accepted) = machine.take(holder: "a", uid: 8, wait: .seconds(5), now: t0)
+        #expect(accepted.failures[other] == nil && machine.waitingCount == 2, "another uid has a cap of its own")
+
+        // A waiter that leaves gives its place in the cap back.
+        #expect(machine.cancel(waiting).0)
+        let (again, requeued) = machine.take(holder: "d", uid: 7, wait: .seconds(5), now: t0)
+        #expect(requeued.failures[again] == nil && machine.waitingCount == 2)
+    }
+
     @Test(arguments: [
         AcquireRequest(holder: String(repeating: "x", count: 129)),
         AcquireRequest(priority: 11),
@@ -222,6 +240,39 @@ import Testing
         var settings = machine.settings
         settings.slotsMax = 3
         #expect(machine.configure(settings, now: t0).granted.map(\.id) == [waiter])
+    }
+
+    @Test func aSessionBelongsToTheUIDOfItsLeaseUntilTheLeaseIsForgotten() throws {
+        var machine = Fixture.machine(limit: 2) { $0.endedRetention = .seconds(600) }
+        let lease = try machine.mustGrant(uid: 7, now: t0)
+        #expect(machine.sessionOwner("s7") == nil)
+        _ = try machine.bind(lease.id, to: "s7", now: t0)
+        #expect(machine.sessionOwner("s7") == 7)
+        _ = machine.observeSession("s7", status: .completed, at: t0 + .seconds(1), now: t0 + .seconds(1))
+        #expect(machine.sessionOwner("s7") == 7, "an ended session is still its creator's")
+        _ = machine.tick(now: t0 + .seconds(599))
+        #expect(machine.sessionOwner("s7") == 7)
+        #expect(machine.tick(now: t0 + .seconds(602)).contains(.forget(lease.id)))
+        #expect(machine.sessionOwner("s7") == nil, "forgotten with its lease")
+
+        // A lease of another fleet host names a uid of that host: it makes no one here an owner.
+        var random = SystemRandomNumberGenerator()
+        var other = Lease(
+            id: LeaseID(time: t0, random: &random),
+            holder: "h",
+            uid: 8,
+            gid: 8,
+            pid: 1,
+            priority: 0,
+            claimTTL: .seconds(60),
+            requestedAt: t0,
+            host: "other-host"
+        )
+        other.state = .bound
+        other.sessionID = "s8"
+        other.boundAt = t0
+        machine.restore(other, now: t0)
+        #expect(machine.sessionOwner("s8") == nil)
     }
 
     @Test func endedLeasesStayVisibleForTheirRetentionThenAreForgotten() throws {

@@ -35,6 +35,17 @@ import Testing
         #expect(try PlatformPath(raw: "/api/v2/sessions/caf%C3%A9").segments == ["sessions", "café"])
     }
 
+    @Test("what a path names for proxy.session_scope: the list, one session (and the routes under it), or no session")
+    func sessionTargets() throws {
+        #expect(SessionTarget(try PlatformPath(raw: "/api/v2/sessions")) == .list)
+        #expect(SessionTarget(try PlatformPath(raw: "/api/v2/sessions/ses_1")) == .session("ses_1"))
+        #expect(SessionTarget(try PlatformPath(raw: "/api/v2/sessions/ses_1/changes")) == .session("ses_1"))
+        #expect(SessionTarget(try PlatformPath(raw: "/api/v2/sessions/%73es_1/status")) == .session("ses_1"), "decoded, as the platform reads it")
+        #expect(SessionTarget(try PlatformPath(raw: "/api/v2/sessions/quota")) == .none)
+        #expect(SessionTarget(try PlatformPath(raw: "/api/v2/quota/tokens")) == .none)
+        #expect(SessionTarget(try PlatformPath(raw: "/api/v2/agents/x")) == .none)
+    }
+
     static func allowed(_ method: String, _ raw: String, by patterns: [ProxyRoutePattern] = ProxyRoutePattern.defaults) throws -> Bool {
         patterns.allows(method: method, path: try PlatformPath(raw: raw))
     }

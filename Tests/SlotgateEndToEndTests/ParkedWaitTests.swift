@@ -47,7 +47,7 @@ extension EndToEnd {
 
         @Test("queue.max_connections counts parked connections: the next client waits until one of them hangs up")
         func connectionLimitCountsParked() async throws {
-            let environment = ["SLOTGATE_QUEUE_MAX_CONNECTIONS": "4"]
+            let environment = ["SLOTGATE_QUEUE_MAX_CONNECTIONS": "4", "SLOTGATE_SOCKET_MAX_CONNECTIONS_PER_UID": "4"]
             try await withStack(simulator: SimulatorOptions(limit: 1, runMilliseconds: "none"), environment: environment) { _, daemon, _ in
                 _ = try await daemon.grantedLease(holder: "holder", wait: 10)
                 let path = daemon.socketPath

@@ -501,6 +501,16 @@ public actor Gatekeeper: PlatformObserver, Service {
 
     public func sessionsToRead(limit: Int) -> [String] { machine.sessionsToRead(limit: limit) }
 
+    /// The uids that created these sessions through leases of this host; sessions it does not know are left out.
+    /// - Parameter sessions: platform session ids.
+    public func sessionOwners(_ sessions: some Sequence<String> & Sendable) -> [String: UInt32] {
+        var owners: [String: UInt32] = [:]
+        for session in sessions {
+            if let uid = machine.sessionOwner(session) { owners[session] = uid }
+        }
+        return owners
+    }
+
     public func observe(_ snapshot: PlatformSnapshot) async {
         let clock = self.clock
         await execute(

@@ -15,6 +15,8 @@ public struct GatekeeperSettings: Sendable, Hashable {
     public var maxWaiters = 10_000
     /// `queue.max_per_holder`: leases plus waiters of one holder; 0 means no cap.
     public var maxPerHolder = 0
+    /// `queue.max_per_uid`: leases plus waiters of one uid, all its holders together; 0 means no cap.
+    public var maxPerUID = 0
     /// `slots.max`: a cap below the platform's limit.
     public var slotsMax: Int?
     /// `slots.reserve`: slots left free for people and tools outside slotgate.

@@ -67,7 +67,12 @@ public struct GatekeeperStateMachine: Sendable {
     private var history: Deque<LeaseID> = []
     /// Live leases by their session id.
     private var bySession: [String: LeaseID] = [:]
+    /// Who created each session bound to a lease of this host, live or ended (until the lease leaves the ledger,
+    /// `leases.retention_h`): the lease's uid, for `proxy.session_scope: uid`.
+    private var sessionOwners: [String: (uid: UInt32, lease: LeaseID)] = [:]
     private var heldPerHolder: [HolderKey: Int] = [:]
+    /// Leases each uid holds now, all its holders together (granted, bound, draining).
+    private var heldPerUID: [UInt32: Int] = [:]
     private var expiries = Heap<ExpiryEntry>()
     /// The newest platform reading.
     public internal(set) var snapshot: PlatformSnapshot?
@@ -139,6 +144,11 @@ public struct GatekeeperStateMachine: Sendable {
         }
         return .idle
     }
+
+    /// The uid that created `session` through a lease of this host, or nil when no lease of this host in the
+    /// ledger was bound to it.
+    /// - Parameter session: the platform's session id.
+    public func sessionOwner(_ session: String) -> UInt32? { sessionOwners[session]?.uid }
 
     /// Tracked sessions (bound or draining leases), least recently seen first: what the poller reads one by one
     /// while the platform refuses the list.
@@ -213,6 +223,10 @@ public struct GatekeeperStateMachine: Sendable {
         let mine = heldPerHolder[holder, default: 0] + queue.waiting(for: holder)
         if settings.maxPerHolder > 0, mine >= settings.maxPerHolder {
             return (id, [.fail(id, .queueFull("holder '\(request.holder)' already has \(mine) leases and waiters (queue.max_per_holder)"))])
+        }
+        let uidsOwn = heldPerUID[request.uid, default: 0] + queue.waiting(forUID: request.uid)
+        if settings.maxPerUID > 0, uidsOwn >= settings.maxPerUID {
+            return (id, [.fail(id, .queueFull("uid \(request.uid) already has \(uidsOwn) leases and waiters (queue.max_per_uid)"))])
         }
         var lease = Lease(
             id: id,
@@ -620,6 +634,7 @@ public struct GatekeeperStateMachine: Sendable {
             guard let ended = lease.releasedAt, ended.duration(to: now) >= settings.endedRetention, !endedCounting.contains(first) else { break }
             history.removeFirst()
             leases[first] = nil
+            if let session = lease.sessionID, sessionOwners[session]?.lease == first { sessionOwners[session] = nil }
             actions.append(.forget(first))
         }
         actions += grantWhilePossible(now: now)
@@ -677,6 +692,9 @@ public struct GatekeeperStateMachine: Sendable {
             bySession[session] = nil
             confirmations[session] = nil
         }
+        if let session = changed.sessionID, previous.sessionID != session, sessionOwners[session]?.lease == changed.id {
+            sessionOwners[session] = nil
+        }
         if changed.state.isEnded, !previous.state.isEnded {
             endedCounting.remove(changed.id)
             history.removeAll { $0 == changed.id }
@@ -700,6 +718,9 @@ public struct GatekeeperStateMachine: Sendable {
             live.remove(lease.id)
             changeHeld(lease.holderKey, by: -1)
         }
+        if let session = lease.sessionID, lease.host == host, sessionOwners[session] == nil {
+            sessionOwners[session] = (lease.uid, lease.id)
+        }
         if let session = lease.sessionID {
             if lease.state.holdsSlot {
                 bySession[session] = lease.id
@@ -722,6 +743,8 @@ public struct GatekeeperStateMachine: Sendable {
     private mutating func changeHeld(_ holder: HolderKey, by delta: Int) {
         let count = heldPerHolder[holder, default: 0] + delta
         heldPerHolder[holder] = count > 0 ? count : nil
+        let uidCount = heldPerUID[holder.uid, default: 0] + delta
+        heldPerUID[holder.uid] = uidCount > 0 ? uidCount : nil
         queue.setHeld(max(0, count), for: holder)
     }
 

@@ -36,6 +36,8 @@ public protocol SlotKeeper: Actor, PlatformObserver {
     func awaitRequeued(_ id: LeaseID) async -> Result<Lease, GatekeeperError>
     /// A lease by id.
     func lease(_ id: LeaseID) async -> Lease?
+    /// The uids that created these sessions through leases of this host (`proxy.session_scope: uid`).
+    func sessionOwners(_ sessions: some Sequence<String> & Sendable) async -> [String: UInt32]
     /// The retained leases and the waiters in grant order.
     func listing() async -> (leases: [Lease], waiters: [WaitQueue.Waiter])
     /// A waiting request's position and the number waiting.

@@ -86,6 +86,8 @@ public struct WaitQueue: Sendable {
     private var held: [HolderKey: Int] = [:]
     /// Live waiters per holder, for the per-holder cap.
     private var waitingPerHolder: [HolderKey: Int] = [:]
+    /// Live waiters per uid, for the per-uid cap.
+    private var waitingPerUID: [UInt32: Int] = [:]
     private var deadlines = Heap<DeadlineEntry>()
     /// Arrival sequences start high enough to leave room before the first (``enqueueByArrival(_:deadline:)``).
     private var nextSequence: Int64 = 1 << 40
@@ -107,6 +109,10 @@ public struct WaitQueue: Sendable {
     /// The number of waiters of one holder.
     /// - Parameter holder: the holder.
     public func waiting(for holder: HolderKey) -> Int { waitingPerHolder[holder, default: 0] }
+
+    /// The number of waiters of one uid, all its holders together.
+    /// - Parameter uid: the uid.
+    public func waiting(forUID uid: UInt32) -> Int { waitingPerUID[uid, default: 0] }
 
     /// The number of leases a holder holds, as last set.
     /// - Parameter holder: the holder.
@@ -156,6 +162,7 @@ public struct WaitQueue: Sendable {
         let holder = lease.holderKey
         waiters[lease.id] = Waiter(lease: lease, deadline: deadline, sequence: sequence)
         waitingPerHolder[holder, default: 0] += 1
+        waitingPerUID[holder.uid, default: 0] += 1
         // Mutate the level and its FIFO in place: copying them out of the dictionaries would copy every
         // holder's queue on each change (copy-on-write with two references).
         let entry = Entry(id: lease.id, sequence: sequence)
@@ -201,6 +208,7 @@ public struct WaitQueue: Sendable {
         let holder = waiter.lease.holderKey
         waiters[waiter.lease.id] = waiter
         waitingPerHolder[holder, default: 0] += 1
+        waitingPerUID[holder.uid, default: 0] += 1
         let entry = Entry(id: waiter.lease.id, sequence: waiter.sequence)
         let heldNow = held[holder, default: 0]
         if inOrder {
@@ -235,6 +243,8 @@ public struct WaitQueue: Sendable {
         let priority = waiter.lease.priority
         waitingPerHolder[holder, default: 1] -= 1
         if waitingPerHolder[holder] == 0 { waitingPerHolder[holder] = nil }
+        waitingPerUID[holder.uid, default: 1] -= 1
+        if waitingPerUID[holder.uid] == 0 { waitingPerUID[holder.uid] = nil }
         if levels[priority] != nil, Self.removeOne(holder, from: &levels[priority, default: Level()]) {
             levels[priority] = nil
         }

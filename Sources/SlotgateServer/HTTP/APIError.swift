@@ -73,6 +73,17 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         error.extraHeaders[.connection] = "close"
         return error
     }
+    /// 503 `too_many_connections`: the peer's uid has `socket.max_connections_per_uid` connections open already;
+    /// the connection closes after it.
+    public static func tooManyConnections(uid: UInt32, limit: Int) -> APIError {
+        var error = APIError(
+            .serviceUnavailable,
+            "too_many_connections",
+            "uid \(uid) has \(limit) connections open to slotgated already (socket.max_connections_per_uid); close one and retry."
+        )
+        error.extraHeaders[.connection] = "close"
+        return error
+    }
     /// 502 `upstream_error` (proxy only).
     public static func upstreamError(_ message: String) -> APIError { APIError(.badGateway, "upstream_error", message) }
 

@@ -78,6 +78,20 @@ public struct PeerCredentials: Sendable, Hashable {
         #endif
     }
 
+    /// Reads the credentials of the process connected to a Unix socket descriptor; nil when the kernel has none.
+    /// - Parameter descriptor: a connected Unix socket.
+    static func read(descriptor: CInt) -> PeerCredentials? {
+        #if os(Linux)
+        var credentials = UCred()
+        var length = socklen_t(MemoryLayout<UCred>.size)
+        let result = withUnsafeMutablePointer(to: &credentials) { getsockopt(descriptor, SOL_SOCKET, SO_PEERCRED, $0, &length) }
+        guard result == 0, length == socklen_t(MemoryLayout<UCred>.size) else { return nil }
+        return PeerCredentials(credentials)
+        #else
+        return nil
+        #endif
+    }
+
     #if os(Linux)
     private init(_ credentials: UCred) {
         // A peer in another PID namespace has pid 0 but a real (mapped) uid; an unconnected socket has no

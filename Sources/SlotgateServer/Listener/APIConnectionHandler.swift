@@ -149,7 +149,9 @@ final class APIConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler 
             break
         case (.idle, .head(let head)):
             let limit = APIErrorMiddleware<SlotgateRequestContext>.bodyLimit(URI(head.path ?? "").path)
-            if let declared = head.headerFields[.contentLength].flatMap({ Int($0) }), declared > limit {
+            if let perUID = ticket.refusal {
+                refuse(APIError.tooManyConnections(uid: ticket.uid, limit: perUID), context: context)
+            } else if let declared = head.headerFields[.contentLength].flatMap({ Int($0) }), declared > limit {
                 refuse(APIError.bodyTooLarge(limit: limit), context: context)
             } else {
                 state = .reading(head: head, body: nil, limit: limit)

@@ -34,15 +34,15 @@ struct APIHTTPServer: Service {
 
     let address: Address
     let answering: APIAnswering
-    let maxConnections: Int
+    let limits: ConnectionLimits
     let logger: Logger
     let onServerRunning: @Sendable () async -> Void
 
     func run() async throws {
         let listener: UnixListener
         switch address {
-        case .path(let path): listener = try UnixListener(path: path, maxConnections: maxConnections, logger: logger)
-        case .inherited(let descriptor): listener = UnixListener(descriptor: descriptor, maxConnections: maxConnections, logger: logger)
+        case .path(let path): listener = try UnixListener(path: path, limits: limits, logger: logger)
+        case .inherited(let descriptor): listener = UnixListener(descriptor: descriptor, limits: limits, logger: logger)
         }
         let open = OpenChannels()
         let answering = self.answering

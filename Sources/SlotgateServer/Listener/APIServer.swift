@@ -22,6 +22,9 @@ public struct APIListenerOptions: Sendable {
     public var socketGroup: UInt32?
     /// At most this many connections are served at once; more wait to be accepted.
     public var maxConnections: Int
+    /// At most this many of them per peer uid (`socket.max_connections_per_uid`); more are answered
+    /// `503 too_many_connections`.
+    public var maxConnectionsPerUID: Int
     /// A listening socket passed by the service manager (socket activation): served instead of binding
     /// `socketPath`, whose file mode and group are then left as systemd set them. Nil binds `socketPath`.
     public var inheritedFileDescriptor: CInt?
@@ -32,18 +35,21 @@ public struct APIListenerOptions: Sendable {
     ///   - socketMode: the socket file's mode.
     ///   - socketGroup: the socket file's group id, or nil.
     ///   - maxConnections: the most connections served at once.
+    ///   - maxConnectionsPerUID: the most connections of one uid served at once.
     ///   - inheritedFileDescriptor: a listening socket passed by the service manager, or nil to bind.
     public init(
         socketPath: String,
         socketMode: UInt32 = 0o660,
         socketGroup: UInt32? = nil,
         maxConnections: Int = 16_384,
+        maxConnectionsPerUID: Int = 4_096,
         inheritedFileDescriptor: CInt? = nil
     ) {
         self.socketPath = socketPath
         self.socketMode = socketMode
         self.socketGroup = socketGroup
         self.maxConnections = maxConnections
+        self.maxConnectionsPerUID = maxConnectionsPerUID
         self.inheritedFileDescriptor = inheritedFileDescriptor
     }
 }
@@ -64,14 +70,15 @@ public func makeAPIServer(
 ) throws -> any Service {
     let logger = api.logger
     let answering = APIAnswering(api: api)
+    let limits = ConnectionLimits(total: options.maxConnections, perUID: options.maxConnectionsPerUID)
     if let descriptor = options.inheritedFileDescriptor {
-        return APIHTTPServer(address: .inherited(descriptor), answering: answering, maxConnections: options.maxConnections, logger: logger) {
+        return APIHTTPServer(address: .inherited(descriptor), answering: answering, limits: limits, logger: logger) {
             logger.info("listening", metadata: ["socket": "\(options.socketPath)", "fd": "\(descriptor)"])
             await onListening()
         }
     }
     try UnixSocketFile.prepare(options.socketPath)
-    return APIHTTPServer(address: .path(options.socketPath), answering: answering, maxConnections: options.maxConnections, logger: logger) {
+    return APIHTTPServer(address: .path(options.socketPath), answering: answering, limits: limits, logger: logger) {
         do {
             try UnixSocketFile.setAccess(options.socketPath, mode: options.socketMode, group: options.socketGroup)
         } catch {

@@ -20,11 +20,16 @@ import Glibc
 /// connection's descriptor: a connection whose request waits for a slot leaves SwiftNIO for the ``ParkingLot``
 /// (see ``APIConnectionHandler``), and a channel does not say which descriptor it has. Each accepted descriptor is
 /// handed to NIO (`ClientBootstrap.withConnectedSocket`). It also counts connections, parked ones included: at
-/// `maxConnections` it stops accepting (clients wait in the listen backlog) until one closes.
+/// `limits.total` it stops accepting (clients wait in the listen backlog) until one closes.
+///
+/// It counts them per peer uid as well (SO_PEERCRED, read at accept), so that one local user cannot take every
+/// connection: a connection beyond `limits.perUID` is served only to be answered `503 too_many_connections` and
+/// closed, and beyond `limits.perUID + refusalsPerUID` it is closed at once, unanswered, so that a user who keeps
+/// opening connections costs the others no more than that.
 final class UnixListener: Sendable {
     /// The listening descriptor, non-blocking.
     let descriptor: CInt
-    private let maxConnections: Int
+    private let limits: ConnectionLimits
     private let logger: Logger
     private let queue = DispatchQueue(label: "slotgate.accept")
     private let state: Mutex<State>
@@ -34,8 +39,16 @@ final class UnixListener: Sendable {
     /// connections are never alive at once only to be freed a moment later (the heap would keep their memory).
     static let maxSettling = 64
 
+    /// Connections of one uid beyond its limit that are still answered `too_many_connections`; more are closed
+    /// unanswered.
+    static let refusalsPerUID = 64
+
     private struct State {
         var open = 0
+        /// Open connections per peer uid, refused ones included.
+        var perUID: [UInt32: Int] = [:]
+        /// When a uid's refusal was last logged (at most once a minute).
+        var refusalLogged: ContinuousClock.Instant?
         var settling = 0
         var accepting: ReadSource?
         var paused = false
@@ -49,10 +62,10 @@ final class UnixListener: Sendable {
     /// Binds a new socket at `path` (a stale socket file there is replaced: the caller checked that nothing answers).
     /// - Parameters:
     ///   - path: the socket path.
-    ///   - maxConnections: the most connections open at once.
+    ///   - limits: the most connections open at once, in all and per uid.
     ///   - logger: the logger.
     /// - Throws: `IOError` when the socket cannot be bound.
-    convenience init(path: String, maxConnections: Int, logger: Logger) throws {
+    convenience init(path: String, limits: ConnectionLimits, logger: Logger) throws {
         let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         guard descriptor >= 0 else { throw IOError(errnoCode: errno, reason: "socket") }
         var address = sockaddr_un()
@@ -74,19 +87,19 @@ final class UnixListener: Sendable {
             close(descriptor)
             throw IOError(errnoCode: code, reason: "bind \(path)")
         }
-        self.init(descriptor: descriptor, maxConnections: maxConnections, logger: logger)
+        self.init(descriptor: descriptor, limits: limits, logger: logger)
     }
 
     /// Serves a listening descriptor passed by the service manager; owned from now on.
     /// - Parameters:
     ///   - descriptor: the listening descriptor.
-    ///   - maxConnections: the most connections open at once.
+    ///   - limits: the most connections open at once, in all and per uid.
     ///   - logger: the logger.
-    init(descriptor: CInt, maxConnections: Int, logger: Logger) {
+    init(descriptor: CInt, limits: ConnectionLimits, logger: Logger) {
         _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
         _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
         self.descriptor = descriptor
-        self.maxConnections = maxConnections
+        self.limits = limits
         self.logger = logger
         self.state = Mutex(State())
     }
@@ -105,7 +118,7 @@ final class UnixListener: Sendable {
     private func acceptAll(_ accepted: @Sendable (CInt, ConnectionTicket) -> Void) {
         while true {
             let full = state.withLock { state -> Bool in
-                guard state.open >= maxConnections || state.settling >= Self.maxSettling || state.stopped else { return false }
+                guard state.open >= limits.total || state.settling >= Self.maxSettling || state.stopped else { return false }
                 if !state.paused, !state.stopped {
                     state.paused = true
                     state.accepting?.source.suspend()
@@ -129,11 +142,50 @@ final class UnixListener: Sendable {
             }
             _ = fcntl(connection, F_SETFD, FD_CLOEXEC)
             _ = fcntl(connection, F_SETFL, fcntl(connection, F_GETFL) | O_NONBLOCK)
-            state.withLock {
-                $0.open += 1
-                $0.settling += 1
+            let uid = PeerCredentials.read(descriptor: connection)?.uid ?? PeerCredentials.unreadable.uid
+            let (admission, log) = admit(uid)
+            if log {
+                logger.notice(
+                    "a user reached its connection limit; its further connections are refused",
+                    metadata: ["uid": "\(uid)", "limit": "\(limits.perUID)", "key": "socket.max_connections_per_uid"]
+                )
             }
-            accepted(connection, ConnectionTicket(listener: self))
+            switch admission {
+            case .serve, .refuse:
+                accepted(connection, ConnectionTicket(listener: self, uid: uid, refusal: admission == .refuse ? limits.perUID : nil))
+            case .close:
+                close(connection)
+            }
+        }
+    }
+
+    private enum Admission {
+        case serve
+        /// Served only to be answered `too_many_connections`.
+        case refuse
+        /// Closed at once.
+        case close
+    }
+
+    /// Counts a new connection of `uid`, or not when it is closed at once; says whether to log the refusal.
+    private func admit(_ uid: UInt32) -> (Admission, log: Bool) {
+        state.withLock { state in
+            let mine = state.perUID[uid, default: 0]
+            let admission: Admission =
+                if mine < limits.perUID { .serve } else if mine < limits.perUID + Self.refusalsPerUID { .refuse } else { .close }
+            var log = false
+            if admission != .serve {
+                let now = ContinuousClock.now
+                if state.refusalLogged.map({ $0.duration(to: now) >= .seconds(60) }) ?? true {
+                    state.refusalLogged = now
+                    log = true
+                }
+            }
+            guard admission != .close else { return (admission, log) }
+            state.perUID[uid] = mine + 1
+            state.open += 1
+            state.settling += 1
+            return (admission, log)
         }
     }
 
@@ -153,7 +205,7 @@ final class UnixListener: Sendable {
     }
 
     private func resumeIfRoom(_ state: inout State) {
-        guard state.paused, !state.stopped, state.open < maxConnections, state.settling < Self.maxSettling else { return }
+        guard state.paused, !state.stopped, state.open < limits.total, state.settling < Self.maxSettling else { return }
         state.paused = false
         state.accepting?.source.resume()
     }
@@ -166,10 +218,12 @@ final class UnixListener: Sendable {
         }
     }
 
-    /// A connection closed (its ticket was released).
-    fileprivate func connectionClosed() {
+    /// A connection of `uid` closed (its ticket was released).
+    fileprivate func connectionClosed(uid: UInt32) {
         let drained = state.withLock { state -> CheckedContinuation<Void, Never>? in
             state.open -= 1
+            let mine = state.perUID[uid, default: 1] - 1
+            state.perUID[uid] = mine > 0 ? mine : nil
             resumeIfRoom(&state)
             guard state.stopped, state.open == 0 else { return nil }
             defer { state.drained = nil }
@@ -221,9 +275,16 @@ final class ConnectionTicket: Sendable {
     private let listener: UnixListener
     private let settled = Atomic(false)
     private let released = Atomic(false)
+    /// The peer's uid, as read when the connection was accepted.
+    let uid: UInt32
+    /// The per-uid limit this connection is over, or nil: such a connection's first request is answered
+    /// `too_many_connections`, and the connection closes.
+    let refusal: Int?
 
-    fileprivate init(listener: UnixListener) {
+    fileprivate init(listener: UnixListener, uid: UInt32, refusal: Int?) {
         self.listener = listener
+        self.uid = uid
+        self.refusal = refusal
     }
 
     /// The connection is set up (its first read was handled, or it had its time); later calls do nothing.
@@ -234,8 +295,16 @@ final class ConnectionTicket: Sendable {
     /// The connection closed; later calls do nothing.
     func release() {
         settle()
-        if !released.exchange(true, ordering: .relaxed) { listener.connectionClosed() }
+        if !released.exchange(true, ordering: .relaxed) { listener.connectionClosed(uid: uid) }
     }
+}
+
+/// How many connections the local API serves at once.
+struct ConnectionLimits: Sendable {
+    /// In all (`queue.max_connections`); more wait in the listen backlog.
+    var total: Int
+    /// Per peer uid (`socket.max_connections_per_uid`); more are refused.
+    var perUID: Int
 }
 
 /// A dispatch read source that can be kept in a `Mutex` and used from any thread.

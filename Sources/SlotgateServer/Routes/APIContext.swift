@@ -37,6 +37,8 @@ public struct APIContext: Sendable {
     public var access = LeaseAccess()
     /// The platform routes the proxy forwards (`proxy.allow`).
     public var proxyAllow = ProxyRoutePattern.defaults
+    /// Whose sessions a local user reaches through the proxy (`proxy.session_scope`).
+    public var sessionScope = SessionScope.organization
 
     /// Creates the context.
     /// - Parameters:

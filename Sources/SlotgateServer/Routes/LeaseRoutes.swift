@@ -239,6 +239,7 @@ struct LeaseRoutes {
             throw APIError.badRequest("session_id must be a non-empty string of at most 255 bytes.")
         }
         try await authorize(.bind, id, context)
+        try await checkSessionScope(session, context)
         let lease: Lease
         do {
             lease = try await api.gatekeeper.bind(id, to: session)
@@ -287,6 +288,18 @@ struct LeaseRoutes {
     private func authorize(_ action: LeaseAccess.Action, _ id: LeaseID, _ context: SlotgateRequestContext) async throws {
         guard let lease = await api.gatekeeper.lease(id) else { return }
         try api.access.check(action, on: lease, by: await PeerCredentials.of(context.channel), logger: api.logger)
+    }
+
+    /// With `proxy.session_scope: uid`, a lease may not be bound to a session another uid created through this
+    /// daemon (the bind would make it the binder's): 403 unless the peer is an admin.
+    private func checkSessionScope(_ session: String, _ context: SlotgateRequestContext) async throws {
+        guard api.sessionScope == .uid, let owner = await api.gatekeeper.sessionOwners([session])[session] else { return }
+        let peer = await PeerCredentials.of(context.channel)
+        guard owner != peer.uid, !api.access.isAdmin(peer) else { return }
+        throw APIError.forbidden(
+            "Session \(session) belongs to uid \(owner)\(LeaseAccess.userName(owner).map { " (\($0))" } ?? ""); with proxy.session_scope: uid "
+                + "only its creator, root or a member of socket.admin_group may bind it."
+        )
     }
 
     private func leaseID(_ context: SlotgateRequestContext) throws -> LeaseID {

@@ -22,12 +22,12 @@ struct ProxyRoutes {
     func register(on router: Router<SlotgateRequestContext>) {
         router.post("/api/v2/sessions") { request, context in try await create(request, context) }
         for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] {
-            router.on("/api/v2/**", method: method) { request, _ in try await forward(request) }
+            router.on("/api/v2/**", method: method) { request, context in try await forward(request, context) }
         }
         // The router matches `/api/v2/sessions` to the create's node, not to `**`: its other methods (the SDK's
         // list_sessions is a GET) are forwarded from here.
         for method in [HTTPRequest.Method.get, .put, .patch, .delete] {
-            router.on("/api/v2/sessions", method: method) { request, _ in try await forward(request) }
+            router.on("/api/v2/sessions", method: method) { request, context in try await forward(request, context) }
         }
     }
 
@@ -307,10 +307,12 @@ struct ProxyRoutes {
 
     // MARK: Pass-through
 
-    private func forward(_ request: Request) async throws -> Response {
+    private func forward(_ request: Request, _ context: SlotgateRequestContext) async throws -> Response {
         guard let platform = api.platform else { throw APIError.upstreamError("No platform is configured.") }
         var request = request
-        let suffix = String(try allowedPath(request).dropFirst("/api/v2".count))
+        let (raw, path) = try allowedPath(request)
+        let listOwnedBy = try await checkScope(request.method, raw: raw, path: path, context)
+        let suffix = String(raw.dropFirst("/api/v2".count))
         let query = request.uri.query.map { "?" + $0 } ?? ""
         let body = try await request.readBody(upTo: APILimits.proxyBodyBytes)
         let method = HTTPMethod(rawValue: request.method.rawValue)
@@ -322,16 +324,83 @@ struct ProxyRoutes {
                 headers: headers,
                 body: body.readableBytes > 0 ? body : nil
             )
+            if let uid = listOwnedBy { return try await ownSessions(response, uid: uid) }
             return passThrough(response, lease: nil)
         } catch let error as AGPError {
             throw APIError.upstreamError("The platform could not be reached: \(error.description).")
         }
     }
 
+    // MARK: Session scope
+
+    /// With `proxy.session_scope: uid`, refuses (403) a peer that is not an admin a session its uid did not create
+    /// through this daemon, and any method but GET on the session list. Returns the uid whose sessions the list
+    /// keeps, or nil when the answer passes unchanged.
+    private func checkScope(
+        _ method: HTTPRequest.Method,
+        raw: String,
+        path: PlatformPath,
+        _ context: SlotgateRequestContext
+    ) async throws(APIError) -> UInt32? {
+        guard api.sessionScope == .uid else { return nil }
+        let target = SessionTarget(path)
+        if case .none = target { return nil }
+        let peer = await PeerCredentials.of(context.channel)
+        guard !api.access.isAdmin(peer) else { return nil }
+        switch target {
+        case .none:
+            return nil
+        case .list:
+            guard method == .get else {
+                throw APIError.forbidden(
+                    "\(method.rawValue) \(raw) reaches every session of the organization; with proxy.session_scope: uid only root or a member "
+                        + "of socket.admin_group may send it."
+                )
+            }
+            return peer.uid
+        case .session(let session):
+            let owner = await api.gatekeeper.sessionOwners([session])[session]
+            guard owner != peer.uid else { return nil }
+            let whose =
+                if let owner {
+                    "belongs to uid \(owner)\(LeaseAccess.userName(owner).map { " (\($0))" } ?? "")"
+                } else {
+                    "was not created through slotgated on this host, or its lease left the ledger (leases.retention_h)"
+                }
+            throw APIError.forbidden(
+                "Session \(session) \(whose); with proxy.session_scope: uid only its creator, root or a member of socket.admin_group may reach it."
+            )
+        }
+    }
+
+    /// The platform's session list with only the sessions `uid` created through this daemon. Paging stays the
+    /// platform's: a page may hold fewer than `size` items, and `total` and `page` are the platform's, so a client
+    /// that pages `while page * size < total` reads every page.
+    private func ownSessions(_ response: AGPResponse, uid: UInt32) async throws -> Response {
+        guard (200..<300).contains(response.status) else { return passThrough(response, lease: nil) }
+        guard var page = try? JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any],
+            let items = page["items"] as? [Any]
+        else {
+            throw APIError.upstreamError("The platform's session list could not be read to keep the caller's own sessions.")
+        }
+        let ids = items.compactMap { ($0 as? [String: Any])?["id"] as? String }
+        let owners = await api.gatekeeper.sessionOwners(ids)
+        page["items"] = items.filter { item in
+            guard let id = (item as? [String: Any])?["id"] as? String else { return false }
+            return owners[id] == uid
+        }
+        let body = try JSONSerialization.data(withJSONObject: page)
+        return Response(
+            status: .init(code: response.status),
+            headers: Self.responseFields(response.headers),
+            body: .init(byteBuffer: ByteBuffer(bytes: body))
+        )
+    }
+
     /// The request's raw path, once it is shown to stay under `/api/v2/` (``PlatformPath``: 400 otherwise) and to
     /// match `proxy.allow` (403 `route_not_allowed` otherwise). The path is forwarded as sent: what was checked is
     /// what the platform gets.
-    private func allowedPath(_ request: Request) throws(APIError) -> String {
+    private func allowedPath(_ request: Request) throws(APIError) -> (raw: String, path: PlatformPath) {
         let raw = request.uri.path
         let path: PlatformPath
         do {
@@ -342,7 +411,7 @@ struct ProxyRoutes {
         guard api.proxyAllow.allows(method: request.method.rawValue, path: path) else {
             throw APIError.routeNotAllowed(request.method, raw)
         }
-        return raw
+        return (raw, path)
     }
 
     /// The platform's answer headers, less hop-by-hop ones and those the server sets itself.

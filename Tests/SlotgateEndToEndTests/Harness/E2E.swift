@@ -20,7 +20,7 @@ enum E2E {
     static let documentedErrors: Set<String> = [
         "400 bad_request", "404 lease_not_found", "404 not_found", "405 method_not_allowed", "409 lease_conflict",
         "403 forbidden", "403 route_not_allowed", "413 body_too_large", "503 wait_timeout", "503 upstream_unavailable", "503 queue_full",
-        "503 token_budget_exhausted", "503 shutting_down", "502 upstream_error",
+        "503 token_budget_exhausted", "503 shutting_down", "503 too_many_connections", "502 upstream_error",
     ]
 }
 
