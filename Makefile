@@ -7,9 +7,13 @@ SHELL := /bin/bash
 SWIFT        ?= swift
 SWIFT_FORMAT ?= $(SWIFT) format
 PREFIX       ?= /usr/local
-APT_PACKAGES := libsystemd-dev libsqlite3-dev pkg-config postgresql
+APT_PACKAGES := libsystemd-dev libsqlite3-dev pkg-config postgresql python3-venv
+PYTHON       ?= python3
+# The Python test environment (the official SDK, pytest), from Tests/python/requirements.txt and PyPI only.
+VENV         := .build/venv
+PYTHON_TESTS := Tests/python
 
-.PHONY: all deps build lint test bench clean demo install uninstall test-units test-systemd soak
+.PHONY: all deps build lint test bench clean demo install uninstall test-units test-systemd test-python soak
 
 # Install layout (make install PREFIX=/usr DESTDIR=pkgroot). Units, sysusers and tmpfiles go under
 # $(PREFIX)/lib, which systemd searches for /usr and /usr/local alike; the config is always
@@ -67,12 +71,25 @@ test: build lint
 	done; \
 	total=$$(grep -E "Test run with [0-9]+ tests?" .build/test-output.txt | sed -E 's/.*Test run with ([0-9]+) tests?.*/\1/' | awk '{ n += $$1 } END { print n + 0 }'); \
 	echo "$${total:-0} passed, 0 failed"
-	@rm -f .build/systemd-checks.count
+	@rm -f .build/checks.count
+	@$(MAKE) --no-print-directory test-python
 	@$(MAKE) --no-print-directory test-units
 	@SYSTEMD_TEST_IF_ALLOWED=1 $(MAKE) --no-print-directory test-systemd
 	@total=$$(grep -E "Test run with [0-9]+ tests?" .build/test-output.txt | sed -E 's/.*Test run with ([0-9]+) tests?.*/\1/' | awk '{ n += $$1 } END { print n + 0 }'); \
-	checks=$$(awk '{ n += $$1 } END { print n + 0 }' .build/systemd-checks.count 2>/dev/null || echo 0); \
+	checks=$$(awk '{ n += $$1 } END { print n + 0 }' .build/checks.count 2>/dev/null || echo 0); \
 	echo "$$(( $${total:-0} + $${checks:-0} )) passed, 0 failed"
+
+# The Python suites (Tests/python: the official SDK through the proxy) against the debug builds of slotgated and
+# agp-sim; their count joins make test's closing line.
+$(VENV)/.installed: Tests/python/requirements.txt
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-input -r Tests/python/requirements.txt
+	touch $@
+
+test-python: $(VENV)/.installed
+	@set -o pipefail; $(VENV)/bin/python -m pytest -q -p no:cacheprovider $(PYTHON_TESTS) 2>&1 | tee .build/python-tests.txt; \
+	sed -nE 's/^([0-9]+) passed.*/\1/p' .build/python-tests.txt | tail -1 >> .build/checks.count
 
 # The README's first command: slotgated on its built-in platform simulator, a dozen agent jobs through it, the figures.
 # No API key, no network.

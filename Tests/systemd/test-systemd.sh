@@ -321,4 +321,4 @@ inside mv /etc/slotgate/agp-api-key.away /etc/slotgate/agp-api-key
 ok "without /etc/slotgate/agp-api-key systemd refuses the start with status=243/CREDENTIALS"
 
 echo "test-systemd: $passed checks passed in $((SECONDS - started)) s (start-to-READY ${ready_ms} ms, reload ${reload_ms} ms, hang-to-restart ${watchdog_ms} ms, stop ${stop_ms} ms)"
-mkdir -p "$REPO/.build" && echo "$passed" >>"$REPO/.build/systemd-checks.count"
+mkdir -p "$REPO/.build" && echo "$passed" >>"$REPO/.build/checks.count"

@@ -150,4 +150,4 @@ left=$(cd "$dest" && find . -type f | sed 's|^\.||')
 ok "make uninstall removes every installed file and keeps /etc/slotgate/slotgate.yaml"
 
 echo "systemd units: $passed checks passed (exposure $score)"
-mkdir -p .build && echo "$passed" >>.build/systemd-checks.count
+mkdir -p .build && echo "$passed" >>.build/checks.count
