@@ -73,9 +73,14 @@ struct SimulatorRoutes: Sendable {
             }
         }
         router.get("/api/v2/sessions/{id}/changes") { request, context in
+            // A long-poll, as the platform's: with nothing new, the answer waits up to wait_for_seconds for an event.
             let query = Self.query(request)
+            let wait = query.last { $0.0 == "wait_for_seconds" }.flatMap { Int($0.1) }.map { min(max($0, 0), 60) } ?? 0
+            let deadline = ContinuousClock.now + .seconds(wait)
             return try await self.serveSession("other", request, context) { model, id, now in
                 model.changes(id, query: query, at: now)
+            } again: { reply in
+                reply.status == 204 && ContinuousClock.now < deadline
             }
         }
         router.get("/api/v2/sessions/{id}/events") { request, context in
@@ -100,11 +105,13 @@ struct SimulatorRoutes: Sendable {
     }
 
     /// ``serve(_:_:_:)`` for a `/sessions/{id}` route; a malformed id fails path validation with 422.
+    /// A per-session route; `again` repeats the event every 100 ms while it holds for the reply (a long-poll).
     private func serveSession(
         _ route: String,
         _ request: Request,
         _ context: BasicRequestContext,
-        _ event: @escaping @Sendable (inout PlatformModel, String, Date) -> APIReply
+        _ event: @escaping @Sendable (inout PlatformModel, String, Date) -> APIReply,
+        again: @escaping @Sendable (APIReply) -> Bool = { _ in false }
     ) async throws -> Response {
         let id = context.parameters.get("id") ?? ""
         return try await self.serve(route, request) { _ in
@@ -112,7 +119,12 @@ struct SimulatorRoutes: Sendable {
                 let msg = "Input should be a valid UUID"
                 return .invalid(type: "uuid_parsing", loc: ["path", "session_id"], msg: msg, input: .string(id))
             }
-            return await self.platform.perform { model, now in event(&model, id, now) }
+            var reply = await self.platform.perform { model, now in event(&model, id, now) }
+            while again(reply) {
+                try await Task.sleep(for: .milliseconds(100))
+                reply = await self.platform.perform { model, now in event(&model, id, now) }
+            }
+            return reply
         }
     }
 

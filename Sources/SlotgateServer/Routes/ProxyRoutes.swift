@@ -8,6 +8,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -322,13 +323,22 @@ struct ProxyRoutes {
                 method: method,
                 path: suffix + query,
                 headers: headers,
-                body: body.readableBytes > 0 ? body : nil
+                body: body.readableBytes > 0 ? body : nil,
+                timeout: Self.longPollWait(request.uri).map { platform.configuration.requestTimeout + $0 }
             )
             if let uid = listOwnedBy { return try await ownSessions(response, uid: uid) }
             return passThrough(response, lease: nil)
         } catch let error as AGPError {
             throw APIError.upstreamError("The platform could not be reached: \(error.description).")
         }
+    }
+
+    /// The wait a request asks the platform for (`wait_for_seconds`, the long-poll of `/sessions/{id}/changes`), so
+    /// that the daemon's own timeout (`upstream.timeout_s`) does not cut it: the largest value given, at most an
+    /// hour; nil when none is asked.
+    static func longPollWait(_ uri: URI) -> Duration? {
+        let asked = uri.queryParameters.getAll("wait_for_seconds").compactMap { Double(String($0)) }.filter { $0.isFinite && $0 > 0 }
+        return asked.max().map { .seconds(min($0, 3600)) }
     }
 
     // MARK: Session scope
