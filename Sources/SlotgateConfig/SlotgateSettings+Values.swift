@@ -156,6 +156,9 @@ extension SlotgateSettings {
         }
     }
 
+    /// `upstream.url` for people: credentials in it redacted.
+    public var upstreamURLText: String { displayText(of: .upstreamURL) }
+
     /// `scheme://host:port/path`, with `<redacted>@` when the URL had user information and no query.
     static func redactedURL(_ text: String) -> String {
         guard let url = URL(string: text), let scheme = url.scheme, let host = url.host else { return "<redacted>" }

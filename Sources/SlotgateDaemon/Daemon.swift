@@ -55,7 +55,22 @@ public struct Daemon: Sendable {
 
     /// Loads the settings and runs until shutdown.
     /// - Parameter onReady: called once the socket listens (tests and the demo use it).
-    public func run(onReady: @escaping @Sendable (SlotgateSettings) async -> Void = { _ in }) async throws {
+    /// What a start checks before it changes anything: the settings, the API key and the socket's groups.
+    struct Checked {
+        var settings: SlotgateSettings
+        var loader: SettingsLoader
+        var key: SlotgateConfig.APIKey?
+        var socketGroup: UInt32?
+    }
+
+    /// Checks the configuration exactly as a start does, and changes nothing (`slotgated --check-config`).
+    /// - Returns: the settings a start would run with.
+    /// - Throws: ``StartError`` (exit 78) naming the key or the file.
+    public func checkConfiguration() async throws -> SlotgateSettings {
+        try await check().settings
+    }
+
+    private func check() async throws -> Checked {
         let loader = SettingsLoader(overrides: overrides, environment: environment)
         let settings: SlotgateSettings
         do {
@@ -63,10 +78,6 @@ public struct Daemon: Sendable {
         } catch {
             throw StartError(description: error.description, exitCode: 78)
         }
-        DaemonLogHandler.sharedLevel.store(settings.logLevel.rank, ordering: .relaxed)
-        var logger = Logger(label: "slotgated")
-        logger[metadataKey: "host"] = "\(settings.hostID)"
-
         let key: SlotgateConfig.APIKey?
         do {
             key = try SlotgateConfig.APIKey.load(environment: environment, required: !settings.simulate)
@@ -83,6 +94,15 @@ public struct Daemon: Sendable {
         if let name = settings.socketAdminGroup, UnixSocketFile.groupID(named: name) == nil {
             throw StartError(description: "socket.admin_group: there is no group named \"\(name)\"; create it or change the key.", exitCode: 78)
         }
+        return Checked(settings: settings, loader: loader, key: key, socketGroup: socketGroup)
+    }
+
+    public func run(onReady: @escaping @Sendable (SlotgateSettings) async -> Void = { _ in }) async throws {
+        let checked = try await check()
+        let (settings, loader, key, socketGroup) = (checked.settings, checked.loader, checked.key, checked.socketGroup)
+        DaemonLogHandler.sharedLevel.store(settings.logLevel.rank, ordering: .relaxed)
+        var logger = Logger(label: "slotgated")
+        logger[metadataKey: "host"] = "\(settings.hostID)"
         if let key { logger.info("using the \(key)") }
         let group = socketGroup
         let startLogger = logger

@@ -46,11 +46,28 @@ struct Slotgated: AsyncParsableCommand {
     )
     var resetState = false
 
+    @Flag(
+        name: .customLong("check-config"),
+        help: """
+            Check the configuration exactly as a start would (the file, SLOTGATE_* variables, the flags, the API key, the \
+            socket's groups), print the result and exit: 0 when a start would accept it, 78 with the reason otherwise. \
+            Nothing else is touched: the unit's reload runs it first.
+            """
+    )
+    var checkConfig = false
+
     func run() async throws {
         LoggingSystem.bootstrap { DaemonLogHandler(label: $0) }
         var daemon = Daemon(overrides: CommandLineOverrides(configPath: config, socketPath: socket, stateDirectory: stateDir, logLevel: logLevel))
         daemon.resetState = resetState
         do {
+            if checkConfig {
+                let settings = try await daemon.checkConfiguration()
+                let file = config ?? "/etc/slotgate/slotgate.yaml"
+                let upstream = settings.simulate ? "the built-in simulator" : settings.upstreamURLText
+                print("slotgated: the configuration is valid (\(file); upstream \(upstream); socket \(settings.socketPath))")
+                return
+            }
             try await daemon.run()
         } catch let error as Daemon.StartError {
             FileHandle.standardError.write(Data("slotgated: \(error.description)\n".utf8))

@@ -264,10 +264,11 @@ t0=$(now_ms)
 inside systemctl reload slotgated.service || fail "systemctl reload slotgated failed"
 reload_ms=$(($(now_ms) - t0))
 for _ in $(seq 50); do
-    inside journalctl --no-pager -u slotgated.service | grep -q "settings reloaded" && break
+    journal=$(inside journalctl --no-pager -u slotgated.service)
+    grep -q "settings reloaded" <<<"$journal" && break
     sleep 0.1
 done
-inside journalctl --no-pager -u slotgated.service | grep -q "settings reloaded" || fail "the journal does not say 'settings reloaded'"
+grep -q "settings reloaded" <<<"$journal" || fail "the journal does not say 'settings reloaded'"
 inside curl -sf --max-time 10 --unix-socket /run/slotgate/slotgate.sock http://localhost/v1/status | grep -q '"reserved":1' ||
     fail "slots.reserve: 1 was not applied by the reload"
 [ "$(prop slotgated.service ActiveState)/$(prop slotgated.service MainPID)" = "active/$main_pid" ] ||
@@ -275,6 +276,24 @@ inside curl -sf --max-time 10 --unix-socket /run/slotgate/slotgate.sock http://l
 inside curl -sf --max-time 10 --unix-socket /run/slotgate/slotgate.sock http://localhost/v1/status | grep -q '"ready":true' ||
     fail "no answer after reload"
 ok "systemctl reload slotgated: done in ${reload_ms} ms, slots.reserve 0 -> 1 applied live, same main pid, answering; status now \"$(prop slotgated.service StatusText)\""
+
+# A reload with a file a start would refuse fails before the daemon is signalled (ExecReload runs
+# slotgated --check-config first): the running settings stay, the journal says why.
+inside cp /etc/slotgate/slotgate.yaml /root/slotgate.yaml.good
+inside sed -i 's/^  reserve: 1$/  reserve: many/' /etc/slotgate/slotgate.yaml
+if inside systemctl reload slotgated.service 2>/dev/null; then fail "systemctl reload succeeded with a file a start would refuse"; fi
+[ "$(prop slotgated.service ActiveState)/$(prop slotgated.service MainPID)" = "active/$main_pid" ] ||
+    fail "after a refused reload the unit is $(prop slotgated.service ActiveState) with main pid $(prop slotgated.service MainPID)"
+for _ in $(seq 50); do
+    journal=$(inside journalctl --no-pager -u slotgated.service)
+    grep -q 'slots.reserve: must be' <<<"$journal" && break
+    sleep 0.1
+done
+grep -q 'slots.reserve: must be' <<<"$journal" || fail "the journal does not say why the reload was refused"
+inside curl -sf --max-time 10 --unix-socket /run/slotgate/slotgate.sock http://localhost/v1/status | grep -q '"reserved":1' ||
+    fail "the running settings changed after a refused reload"
+inside cp /root/slotgate.yaml.good /etc/slotgate/slotgate.yaml
+ok "systemctl reload with slots.reserve: many fails (slotgated --check-config, exit 78) and the daemon keeps its settings"
 
 # Watchdog: the pings keep the unit alive past WatchdogSec, a stopped process gets it restarted.
 sleep 5
@@ -294,8 +313,15 @@ done
 [ -n "$new_pid" ] || fail "the stopped daemon was not restarted within 20 s"
 watchdog_ms=$(($(now_ms) - t0))
 [ "$(prop slotgated.service NRestarts)" -gt "$restarts" ] || fail "NRestarts did not grow"
-inside journalctl --no-pager -u slotgated.service | grep -q "Watchdog timeout" || fail "the journal does not record a watchdog timeout"
-inside journalctl --no-pager -u slotgated.service | grep -q "Failed with result 'watchdog'" || fail "the unit did not fail with result 'watchdog'"
+# journald may write the lines a moment after the restart: look for them for up to 5 s. The journal is read
+# into a variable first: `journalctl | grep -q` fails under pipefail when grep stops reading early (SIGPIPE).
+for _ in $(seq 50); do
+    journal=$(inside journalctl --no-pager -u slotgated.service)
+    grep -q "Watchdog timeout" <<<"$journal" && grep -q "Failed with result 'watchdog'" <<<"$journal" && break
+    sleep 0.1
+done
+grep -q "Watchdog timeout" <<<"$journal" || fail "the journal does not record a watchdog timeout"
+grep -q "Failed with result 'watchdog'" <<<"$journal" || fail "the unit did not fail with result 'watchdog'"
 inside curl -sf --max-time 10 --unix-socket /run/slotgate/slotgate.sock http://localhost/v1/status | grep -q '"ready":true' ||
     fail "no answer after the watchdog restart"
 ok "a stopped daemon (SIGSTOP) was killed with result 'watchdog' and restarted: ${watchdog_ms} ms from the hang to active again (WatchdogSec=4s)"
