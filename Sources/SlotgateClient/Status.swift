@@ -25,9 +25,13 @@ extension SlotgateClient {
             public var ageMs: Int64?
             /// The last upstream error, if any.
             public var lastError: String?
+            /// The platform's base URL (or the built-in simulator's); nil from older daemons.
+            public var url: String?
+            /// Whether the upstream is the built-in simulator: sessions are not real.
+            public var simulated: Bool
 
             private enum CodingKeys: String, CodingKey {
-                case healthy, scope, limit, active, available
+                case healthy, scope, limit, active, available, url, simulated
                 case ageMs = "age_ms"
                 case lastError = "last_error"
             }
@@ -41,6 +45,33 @@ extension SlotgateClient {
                 available = try container.decodeIfPresent(Int.self, forKey: .available)
                 ageMs = try container.decodeIfPresent(Int64.self, forKey: .ageMs)
                 lastError = try container.decodeIfPresent(String.self, forKey: .lastError)
+                url = try container.decodeIfPresent(String.self, forKey: .url)
+                simulated = try container.decodeIfPresent(Bool.self, forKey: .simulated) ?? false
+            }
+        }
+
+        /// The last reload and the keys that wait for a restart.
+        public struct Reload: Sendable, Hashable, Decodable {
+            /// When the last reload happened, ISO-8601; nil when there was none.
+            public var at: String?
+            /// Whether it was taken.
+            public var accepted: Bool?
+            /// Why it was refused.
+            public var reason: String?
+            /// Changed keys whose new value waits for a restart.
+            public var pendingRestart: [String]
+
+            private enum CodingKeys: String, CodingKey {
+                case at, accepted, reason
+                case pendingRestart = "pending_restart"
+            }
+
+            public init(from decoder: any Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                at = try container.decodeIfPresent(String.self, forKey: .at)
+                accepted = try container.decodeIfPresent(Bool.self, forKey: .accepted)
+                reason = try container.decodeIfPresent(String.self, forKey: .reason)
+                pendingRestart = try container.decodeIfPresent([String].self, forKey: .pendingRestart) ?? []
             }
         }
 
@@ -199,9 +230,11 @@ extension SlotgateClient {
         public var queue: Queue?
         /// The fleet, in shared mode; nil in local mode.
         public var fleet: Fleet?
+        /// The last reload; nil from older daemons.
+        public var reload: Reload?
 
         private enum CodingKeys: String, CodingKey {
-            case version, ready, host, mode, upstream, tokens, slots, queue, fleet
+            case version, ready, host, mode, upstream, tokens, slots, queue, fleet, reload
             case pausedBy = "paused_by"
         }
 
@@ -217,6 +250,7 @@ extension SlotgateClient {
             slots = try container.decodeIfPresent(Slots.self, forKey: .slots)
             queue = try container.decodeIfPresent(Queue.self, forKey: .queue)
             fleet = try container.decodeIfPresent(Fleet.self, forKey: .fleet)
+            reload = try container.decodeIfPresent(Reload.self, forKey: .reload)
         }
     }
 }

@@ -312,6 +312,7 @@ public struct Daemon: Sendable {
         api.history = history
         api.proxyAllow = settings.proxyAllow
         api.sessionScope = settings.sessionScope
+        api.facts = DaemonFacts(upstreamURL: settings.simulate ? baseURL : settings.upstreamURLText, simulated: settings.simulate)
         api.access = LeaseAccess(adminGroup: settings.socketAdminGroup.flatMap(UnixSocketFile.groupID(named:)))
         let inherited = try Self.inheritedListeningSocket(logger: logger)
         if let stateLock = context.stateLock, let path = inherited?.path, path != settings.socketPath {
@@ -356,7 +357,8 @@ public struct Daemon: Sendable {
             logger: logger,
             hangups: hangups,
             notifier: notifier,
-            status: statusReporter
+            status: statusReporter,
+            facts: api.facts
         )
         services.append(.init(service: reload))
         // Last: it hears of a graceful shutdown first and sends STOPPING=1 at once.

@@ -9,6 +9,7 @@ import Logging
 import ServiceLifecycle
 import SlotgateConfig
 import SlotgateCore
+import SlotgateServer
 import SlotgateSystemd
 import SlotgateUpstream
 import Synchronization
@@ -28,6 +29,8 @@ struct ReloadService: Service {
     let notifier: any ServiceManagerNotifier
     /// The status reporter, told of refused reloads; nil when no manager listens.
     let status: ServiceManagerStatus?
+    /// Where `/v1/status` reads the last reload; nil in tests that do not look.
+    let facts: DaemonFacts?
 
     init(
         loader: SettingsLoader,
@@ -37,7 +40,8 @@ struct ReloadService: Service {
         logger: Logger,
         hangups: UnixSignalsSequence? = nil,
         notifier: any ServiceManagerNotifier = SilentNotifier(),
-        status: ServiceManagerStatus? = nil
+        status: ServiceManagerStatus? = nil,
+        facts: DaemonFacts? = nil
     ) {
         self.loader = loader
         self.running = RunningSettings(running)
@@ -47,6 +51,7 @@ struct ReloadService: Service {
         self.hangups = hangups
         self.notifier = notifier
         self.status = status
+        self.facts = facts
     }
 
     func run() async throws {
@@ -77,7 +82,9 @@ struct ReloadService: Service {
             loaded = try await loader.load()
         } catch {
             logger.error("reload refused; keeping the running settings", metadata: ["reason": "\(error.description)"])
-            return error.description.split(whereSeparator: \.isNewline).first.map(String.init) ?? "invalid settings"
+            let reason = error.description.split(whereSeparator: \.isNewline).first.map(String.init) ?? "invalid settings"
+            facts?.reloaded(at: WallClock().now, refusal: reason, pendingRestart: [])
+            return reason
         }
         let outcome = running.value.withLock { current in
             let outcome = current.reloaded(with: loaded)
@@ -87,6 +94,7 @@ struct ReloadService: Service {
         DaemonLogHandler.sharedLevel.store(outcome.settings.logLevel.rank, ordering: .relaxed)
         await gatekeeper.configure(outcome.settings.gatekeeper)
         poller?.update(settings: Daemon.pollerSettings(outcome.settings))
+        facts?.reloaded(at: WallClock().now, refusal: nil, pendingRestart: outcome.needsRestart)
         logger.notice(
             "settings reloaded",
             metadata: [

@@ -34,6 +34,7 @@ struct Slotgate: AsyncParsableCommand {
         version: Daemon.version,
         subcommands: [
             StatusCommand.self,
+            CheckCommand.self,
             LeasesCommand.self,
             AcquireCommand.self,
             BindCommand.self,

@@ -29,6 +29,11 @@ struct StatusView {
             rows.append(("grants", style.green("open")))
         }
         if let upstream = status.upstream {
+            if upstream.simulated {
+                rows.append(("platform", style.yellow("SIMULATOR — sessions are not real") + " (upstream.simulate)"))
+            } else if let url = upstream.url, !url.isEmpty {
+                rows.append(("platform", url))
+            }
             rows.append(("upstream", upstreamLine(upstream)))
         }
         if let tokens = status.tokens {
@@ -42,6 +47,9 @@ struct StatusView {
         }
         if let fleet = status.fleet {
             rows += fleetRows(fleet)
+        }
+        if let reload = status.reload, let line = reloadLine(reload) {
+            rows.append(("config", line))
         }
         let width = rows.map(\.0.count).max() ?? 0
         let lines = rows.map { title, value in
@@ -80,6 +88,22 @@ struct StatusView {
         }
         if let error = upstream.lastError { parts.append(style.red("last error: \(error)")) }
         return parts.joined(separator: " · ")
+    }
+
+    /// The last reload and the keys waiting for a restart; nil when there is nothing to say.
+    private func reloadLine(_ reload: SlotgateClient.Status.Reload) -> String? {
+        var parts: [String] = []
+        if let at = reload.at {
+            if reload.accepted == true {
+                parts.append("reloaded \(at)")
+            } else {
+                parts.append(style.red("reload refused \(at): \(reload.reason ?? "?") (running settings kept)"))
+            }
+        }
+        if !reload.pendingRestart.isEmpty {
+            parts.append(style.yellow("restart to apply: \(reload.pendingRestart.joined(separator: ", "))"))
+        }
+        return parts.isEmpty ? nil : parts.joined(separator: " · ")
     }
 
     private func tokensLine(_ tokens: SlotgateClient.Status.Tokens) -> String {

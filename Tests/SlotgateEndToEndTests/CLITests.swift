@@ -49,6 +49,40 @@ extension EndToEnd {
             }
         }
 
+        @Test("`status` names the platform it talks to, and says SIMULATOR when upstream.simulate is on")
+        func statusNamesTheUpstream() async throws {
+            try await withStack { simulator, daemon, _ in
+                let upstream = try #require(try await daemon.status()["upstream"] as? [String: Any])
+                #expect(upstream["url"] as? String == simulator.baseURL && upstream["simulated"] as? Bool == false, "\(upstream)")
+                let child = try await Self.run(["--socket", daemon.socketPath, "status"])
+                #expect(child.exitCode == 0)
+                #expect(child.stdout.text.contains("platform  \(simulator.baseURL)"), "\(child.stdout.text)")
+                #expect(!child.stdout.text.contains("SIMULATOR"))
+            }
+            try await withStack(environment: ["SLOTGATE_UPSTREAM_SIMULATE": "true"]) { _, daemon, _ in
+                let upstream = try #require(try await daemon.status()["upstream"] as? [String: Any])
+                #expect(upstream["simulated"] as? Bool == true && (upstream["url"] as? String)?.hasPrefix("http://127.0.0.1:") == true, "\(upstream)")
+                let child = try await Self.run(["--socket", daemon.socketPath, "status"])
+                #expect(child.stdout.text.contains("SIMULATOR — sessions are not real"), "\(child.stdout.text)")
+            }
+        }
+
+        @Test("`check` exits 0 while grants are open, 75 naming the reason while they are paused")
+        func checkProbe() async throws {
+            try await withStack { _, daemon, _ in
+                try await daemon.waitForStatus("a first reading") { $0["paused_by"] is NSNull }
+                let child = try await Self.run(["--socket", daemon.socketPath, "check"])
+                #expect(child.exitCode == 0 && child.stdout.text.hasPrefix("slotgated ready, grants open"), "\(child.stderr.tail(3))")
+            }
+            var refusing = SimulatorOptions()
+            refusing.acceptE2EKey = false
+            try await withStack(simulator: refusing) { _, daemon, _ in
+                let child = try await Self.run(["--socket", daemon.socketPath, "check"])
+                #expect(child.exitCode == 75, "exit \(child.exitCode ?? -1)")
+                #expect(child.stderr.text.contains("grants are paused: upstream_unavailable"), "\(child.stderr.tail(3))")
+            }
+        }
+
         @Test("a daemon that is down gives one line on stderr naming the socket, and exit 69")
         func downDaemon() async throws {
             let directory = try TemporaryDirectory()

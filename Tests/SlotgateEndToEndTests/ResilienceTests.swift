@@ -408,6 +408,9 @@ extension EndToEnd {
                 }
                 #expect(daemon.child.isRunning)
                 #expect(DaemonProcess.slots(try await daemon.status(), "limit") == 2)
+                // /v1/status says the reload was refused, and why.
+                let refused = try #require(try await daemon.status()["reload"] as? [String: Any])
+                #expect(refused["accepted"] as? Bool == false && (refused["reason"] as? String)?.contains("slots.maxx") == true, "\(refused)")
 
                 let before = daemon.child.stderr.text.components(separatedBy: "slots.max:").count
                 try Data("slots:\n  max: -3\n".utf8).write(to: file, options: .atomic)
@@ -418,9 +421,14 @@ extension EndToEnd {
                 #expect(daemon.child.isRunning)
                 #expect(DaemonProcess.slots(try await daemon.status(), "limit") == 2)
 
-                try Data("slots:\n  max: 1\n".utf8).write(to: file, options: .atomic)
+                // A good file that also changes a restart-only key: applied live, the other waits and says so.
+                try Data("slots:\n  max: 1\nsocket:\n  mode: \"0600\"\n".utf8).write(to: file, options: .atomic)
                 daemon.child.signal(SIGHUP)
                 try await daemon.waitForStatus("slots.limit 1 after a good reload") { DaemonProcess.slots($0, "limit") == 1 }
+                let reload = try #require(try await daemon.status()["reload"] as? [String: Any])
+                #expect(reload["accepted"] as? Bool == true && reload["reason"] is NSNull, "\(reload)")
+                #expect(reload["pending_restart"] as? [String] == ["socket.mode"], "\(reload)")
+                #expect((reload["at"] as? String).flatMap(epochMilliseconds) != nil)
             }
         }
     }

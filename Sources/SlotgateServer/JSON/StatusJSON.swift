@@ -19,6 +19,8 @@ public struct StatusJSON: Encodable, Sendable {
     public var mode: String
     /// The gatekeeper's state.
     public var status: GatekeeperStatus
+    /// The upstream and the last reload.
+    public var facts: DaemonFacts.Snapshot
 
     /// Creates the status answer.
     /// - Parameters:
@@ -27,21 +29,35 @@ public struct StatusJSON: Encodable, Sendable {
     ///   - host: this host's name.
     ///   - mode: `local` or `shared`.
     ///   - status: the gatekeeper's status.
-    public init(version: String, ready: Bool, host: String, mode: String, status: GatekeeperStatus) {
+    ///   - facts: the upstream and the last reload.
+    public init(
+        version: String,
+        ready: Bool,
+        host: String,
+        mode: String,
+        status: GatekeeperStatus,
+        facts: DaemonFacts.Snapshot = DaemonFacts(upstreamURL: "", simulated: false).snapshot
+    ) {
         self.version = version
         self.ready = ready
         self.host = host
         self.mode = mode
         self.status = status
+        self.facts = facts
     }
 
     private enum Keys: String, CodingKey {
-        case version, ready, host, mode, upstream, tokens, slots, queue, fleet
+        case version, ready, host, mode, upstream, tokens, slots, queue, fleet, reload
         case pausedBy = "paused_by"
     }
 
+    private enum ReloadKeys: String, CodingKey {
+        case at, accepted, reason
+        case pendingRestart = "pending_restart"
+    }
+
     private enum UpstreamKeys: String, CodingKey {
-        case healthy, scope, limit, active, available
+        case healthy, scope, limit, active, available, url, simulated
         case ageMs = "age_ms"
         case lastError = "last_error"
         case sessionList = "session_list"
@@ -85,6 +101,8 @@ public struct StatusJSON: Encodable, Sendable {
         try container.encode(status.pausedBy?.rawValue, forKey: .pausedBy)
 
         var upstream = container.nestedContainer(keyedBy: UpstreamKeys.self, forKey: .upstream)
+        try upstream.encode(facts.upstreamURL, forKey: .url)
+        try upstream.encode(facts.simulated, forKey: .simulated)
         try upstream.encode(status.upstreamHealthy, forKey: .healthy)
         try upstream.encode(status.quota?.scope.rawValue, forKey: .scope)
         try upstream.encode(status.quota?.limit, forKey: .limit)
@@ -112,6 +130,12 @@ public struct StatusJSON: Encodable, Sendable {
         try slots.encode(status.slots.free, forKey: .free)
         try slots.encode(status.slots.heldByLeases, forKey: .heldByLeases)
         try slots.encode(status.slots.external, forKey: .external)
+
+        var reload = container.nestedContainer(keyedBy: ReloadKeys.self, forKey: .reload)
+        try reload.encode(facts.lastReload.map { ISO8601.format($0.at) }, forKey: .at)
+        try reload.encode(facts.lastReload?.accepted, forKey: .accepted)
+        try reload.encode(facts.lastReload?.reason, forKey: .reason)
+        try reload.encode(facts.pendingRestart, forKey: .pendingRestart)
 
         var queue = container.nestedContainer(keyedBy: QueueKeys.self, forKey: .queue)
         try queue.encode(status.waiting, forKey: .waiting)

@@ -39,6 +39,8 @@ public struct APIContext: Sendable {
     public var proxyAllow = ProxyRoutePattern.defaults
     /// Whose sessions a local user reaches through the proxy (`proxy.session_scope`).
     public var sessionScope = SessionScope.organization
+    /// What the daemon talks to and its last reload, for `/v1/status`.
+    public var facts = DaemonFacts(upstreamURL: "", simulated: false)
 
     /// Creates the context.
     /// - Parameters:

@@ -38,7 +38,14 @@ struct StatusRoutes {
 
     private func status() async throws -> Response {
         let status = await api.gatekeeper.status()
-        let answer = StatusJSON(version: api.version, ready: api.readiness.isReady, host: api.host, mode: api.mode, status: status)
+        let answer = StatusJSON(
+            version: api.version,
+            ready: api.readiness.isReady,
+            host: api.host,
+            mode: api.mode,
+            status: status,
+            facts: api.facts.snapshot
+        )
         return try JSONResponse.make(.ok, answer)
     }
 
