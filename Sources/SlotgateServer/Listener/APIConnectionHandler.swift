@@ -213,6 +213,11 @@ final class APIConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler 
             }
             return
         }
+        if case ByteToMessageDecoderError.dataReceivedInErrorState = error {
+            // Bytes after a request that cannot be parsed: they are dropped. That request is answered 400 once those
+            // before it are answered (above), then the connection closes.
+            return
+        }
         clientHungUp(context: context, canWrite: false)
         context.close(promise: nil)
     }
@@ -232,8 +237,10 @@ final class APIConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler 
             // The decoder reports the request cut short as a parse error, which answers it.
             break
         case .answering:
+            // A request answered at once (any but one that waits for a slot) is answered, and so are the complete
+            // requests the client pipelined before it half-closed; then the connection closes (`writeEnd`).
+            if canWrite, answersAtOnce || Self.isNone(parking) { break }
             state = .answering(closing: true)
-            if canWrite, answersAtOnce { break }
             if case .queued(let id) = parking {
                 parking = .none
                 let gatekeeper = answering.api.gatekeeper
@@ -247,7 +254,8 @@ final class APIConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler 
     // MARK: Answering
 
     private func answer(_ head: HTTPRequest, body: ByteBuffer, context: ChannelHandlerContext) {
-        state = .answering(closing: clientGone || Self.asksToClose(head))
+        // After a half-close the connection closes once the last request sent is answered (`writeEnd`).
+        state = .answering(closing: !canWrite || Self.asksToClose(head))
         answersAtOnce = false
         if Self.takesSlot(head) {
             park(body, context: context)
@@ -408,10 +416,24 @@ final class APIConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler 
             refuse(malformed, context: context)
             return
         }
+        if clientGone, case .idle = state {
+            // Every request the client sent before it half-closed is answered.
+            state = .refused
+            context.close(promise: nil)
+            return
+        }
         if readHeld, pipelined.isEmpty {
             readHeld = false
             context.read()
         }
+    }
+
+    /// The connection can still be written: it was not closed, and did not fail.
+    private var canWrite: Bool { !outputGone }
+
+    private static func isNone(_ parking: Parking) -> Bool {
+        if case .none = parking { return true }
+        return false
     }
 
     private static func isAnswering(_ state: State) -> Bool {
