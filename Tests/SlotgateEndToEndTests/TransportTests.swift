@@ -152,5 +152,33 @@ extension EndToEnd {
                 #expect(closed)
             }
         }
+
+        @Test("a request to upgrade is answered with Connection: close, then the connection closes (the parser reads no more)")
+        func upgradeRequest() async throws {
+            try await withStack { _, daemon, _ in
+                let upgrade = Self.request("GET", "/v1/status", extra: "Connection: Upgrade\r\nUpgrade: websocket\r\n")
+                // Once the answer said nothing, the next request was never read, and the connection idled 10 s.
+                let (replies, closed) = try await Self.answers(daemon, [upgrade + Self.request("GET", "/v1/status")])
+                #expect(replies.map(\.status) == [200], "answers: \(replies)")
+                #expect(replies.first?.header("Connection")?.lowercased() == "close", "\(replies.first?.headers ?? [:])")
+                #expect(closed, "the connection was left open")
+            }
+        }
+
+        @Test("a Transfer-Encoding other than chunked alone gets 400 bad_request and takes no slot")
+        func otherTransferCodings() async throws {
+            try await withStack { _, daemon, _ in
+                try await daemon.waitForStatus("a platform reading") { ($0["upstream"] as? [String: Any])?["healthy"] as? Bool == true }
+                for coding in ["gzip, chunked", "chunked, chunked"] {
+                    // Once `gzip, chunked` was read as plain JSON and granted a lease.
+                    let head = "POST /v1/leases HTTP/1.1\r\nHost: s\r\nTransfer-Encoding: \(coding)\r\n\r\n"
+                    let (replies, closed) = try await Self.answers(daemon, [Array((head + "c\r\n{\"wait_s\":0}\r\n0\r\n\r\n").utf8)])
+                    #expect(replies.count == 1, "\(coding): \(replies)")
+                    if let reply = replies.first { expectError(reply, 400, "bad_request") }
+                    #expect(closed, "\(coding): the connection was left open")
+                }
+                #expect(DaemonProcess.slots(try await daemon.status(), "held_by_leases") == 0)
+            }
+        }
     }
 }

@@ -151,6 +151,10 @@ final class APIConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler 
             let limit = APIErrorMiddleware<SlotgateRequestContext>.bodyLimit(URI(head.path ?? "").path)
             if let declared = head.headerFields[.contentLength].flatMap({ Int($0) }), declared > limit {
                 refuse(APIError.bodyTooLarge(limit: limit), context: context)
+            } else if Self.hasOtherTransferCoding(head) {
+                // The parser reads a body whose last coding is chunked; any other coding would be left undone, and
+                // the body read as it came (`gzip, chunked` as JSON).
+                refuse(APIError.badRequest("The request's Transfer-Encoding must be chunked alone."), context: context)
             } else {
                 state = .reading(head: head, body: nil, limit: limit)
             }
@@ -254,8 +258,9 @@ final class APIConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler 
     // MARK: Answering
 
     private func answer(_ head: HTTPRequest, body: ByteBuffer, context: ChannelHandlerContext) {
-        // After a half-close the connection closes once the last request sent is answered (`writeEnd`).
-        state = .answering(closing: !canWrite || Self.asksToClose(head))
+        // After a half-close the connection closes once the last request sent is answered (`writeEnd`). After a
+        // request to upgrade the parser reads nothing more: the answer says the connection closes, and it does.
+        state = .answering(closing: !canWrite || Self.asksToClose(head) || Self.asksToUpgrade(head))
         answersAtOnce = false
         if Self.takesSlot(head) {
             park(body, context: context)
@@ -283,6 +288,19 @@ final class APIConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler 
 
     private static func asksToClose(_ head: HTTPRequest) -> Bool {
         head.headerFields[values: .connection].contains { $0.lowercased().contains("close") }
+    }
+
+    /// A request the parser takes as an upgrade (CONNECT, or `Connection: upgrade` with `Upgrade`): it parses
+    /// nothing after it on the connection. The daemon upgrades to nothing (RFC 9110 §7.8 lets it ignore the header).
+    private static func asksToUpgrade(_ head: HTTPRequest) -> Bool {
+        if head.method == .connect { return true }
+        return head.headerFields[.upgrade] != nil && head.headerFields[values: .connection].contains { $0.lowercased().contains("upgrade") }
+    }
+
+    /// A `Transfer-Encoding` other than `chunked` alone (`gzip, chunked`, `chunked, chunked`).
+    private static func hasOtherTransferCoding(_ head: HTTPRequest) -> Bool {
+        let codings = head.headerFields[values: .transferEncoding].flatMap { $0.split(separator: ",") }
+        return codings.contains { $0.filter { $0 != " " && $0 != "\t" }.lowercased() != "chunked" } || codings.count > 1
     }
 
     /// Queues a request to take a slot and answers it when the gatekeeper decides: 201 with the lease, or the
@@ -384,6 +402,8 @@ final class APIConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler 
         // An answer that says `Connection: close` (a 413, a proxied create) closes the connection after it.
         if head.headerFields[.connection]?.lowercased() == "close", case .answering = state { state = .answering(closing: true) }
         var head = head
+        // An answer after which the connection closes says so (RFC 9112 §9.6).
+        if case .answering(closing: true) = state { head.headerFields[.connection] = "close" }
         head.headerFields[.date] = Self.httpDate()
         head.headerFields[.server] = "slotgate"
         context.write(wrapOutboundOut(.head(head)), promise: nil)
