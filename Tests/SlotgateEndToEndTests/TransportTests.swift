@@ -165,6 +165,24 @@ extension EndToEnd {
             }
         }
 
+        @Test("an HTTP/1.0 request without keep-alive is answered with Connection: close, then the connection closes")
+        func http10WithoutKeepAlive() async throws {
+            try await withStack { _, daemon, _ in
+                // Once the connection stayed open (a client reading to its end waited 10 s), and a request after it
+                // was refused 400 as data after the end of the connection.
+                let requests = Array("GET /v1/status HTTP/1.0\r\n\r\n".utf8) + Self.request("GET", "/v1/status")
+                let (replies, closed) = try await Self.answers(daemon, [requests])
+                #expect(replies.map(\.status) == [200], "answers: \(replies)")
+                #expect(replies.first?.header("Connection")?.lowercased() == "close", "\(replies.first?.headers ?? [:])")
+                #expect(closed, "the connection was left open")
+                let keptAlive =
+                    Array("GET /v1/status HTTP/1.0\r\nConnection: keep-alive\r\n\r\n".utf8)
+                    + Self.request("GET", "/v1/status", extra: "Connection: close\r\n")
+                let (both, _) = try await Self.answers(daemon, [keptAlive])
+                #expect(both.map(\.status) == [200, 200], "with keep-alive: \(both)")
+            }
+        }
+
         @Test("a Transfer-Encoding other than chunked alone gets 400 bad_request and takes no slot")
         func otherTransferCodings() async throws {
             try await withStack { _, daemon, _ in
