@@ -13,7 +13,7 @@ PYTHON       ?= python3
 VENV         := .build/venv
 PYTHON_TESTS := Tests/python
 
-.PHONY: all deps build lint test bench clean demo install uninstall test-units test-systemd test-python soak
+.PHONY: all deps build lint test bench clean demo install uninstall test-units test-systemd test-python soak fuzz
 
 # Install layout (make install PREFIX=/usr DESTDIR=pkgroot). Units, sysusers and tmpfiles go under
 # $(PREFIX)/lib, which systemd searches for /usr and /usr/local alike; the config is always
@@ -111,6 +111,15 @@ soak: deps
 	$(SWIFT) build --build-tests
 	SLOTGATE_SOAK_SECONDS=$(SOAK_SECONDS) .build/debug/slotgatePackageTests.xctest --testing-library swift-testing \
 		--filter HostilePlatformTests
+
+# The grammar-based fuzzer of the end-to-end tests alone (Tests/SlotgateEndToEndTests/FuzzTests.swift) with any seed
+# and count: make fuzz SEED=42 N=100000. `make test` runs it with a fixed seed and 20,000 requests.
+SEED ?=
+N    ?= 20000
+fuzz: deps
+	$(SWIFT) build --build-tests
+	SLOTGATE_FUZZ_SEED=$(SEED) SLOTGATE_FUZZ_N=$(N) .build/debug/slotgatePackageTests.xctest --testing-library swift-testing \
+		--filter 'EndToEnd/Fuzz/grammarFuzz'
 
 clean:
 	rm -rf .build

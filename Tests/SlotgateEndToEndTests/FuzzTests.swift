@@ -9,90 +9,100 @@ import Foundation
 import Testing
 
 extension EndToEnd {
-    /// Random malformed requests over raw connections: each must get the documented error shape, and the daemon
-    /// must still answer `/v1/status` afterwards. The seed is printed with every failure; set
-    /// `SLOTGATE_E2E_SEED` to replay one.
+    /// A grammar-based fuzzer (``FuzzGrammar``) against the real daemon: 20,000 requests under a fixed seed, on
+    /// several connections at once, one by one, pipelined and half-closed. Every answer must be well-formed HTTP/1.1
+    /// with a result or the documented error, or the connection closes after unreadable framing; afterwards the
+    /// daemon is up, and every lease the fuzzer took is released or expired with no slot held.
+    ///
+    /// `SLOTGATE_FUZZ_SEED` and `SLOTGATE_FUZZ_N` change the seed and the count (`make fuzz SEED=… N=…`);
+    /// `SLOTGATE_E2E_SEED` is still read as the seed when the first is not set. Each of the four connections at a
+    /// time (`SLOTGATE_FUZZ_WORKERS`) draws its requests from its own generator seeded from the seed; which leases
+    /// they aim at depends on what the daemon granted, so a replay repeats the requests but not every lease id.
+    /// It replaces the two older tests of this suite, whose generators (``MalformedRequests``, ``BrokenFraming``)
+    /// are two productions of the grammar.
     @Suite("Malformed requests")
     struct Fuzz {
-        static func seed() -> UInt64 {
-            if let text = ProcessInfo.processInfo.environment["SLOTGATE_E2E_SEED"], let seed = UInt64(text) { return seed }
-            return UInt64.random(in: 1...UInt64.max)
+        static let defaultSeed: UInt64 = 0x5107_6A7E_F022_2026
+
+        static func setting(_ name: String) -> UInt64? {
+            ProcessInfo.processInfo.environment[name].flatMap { UInt64($0.trimmingCharacters(in: .whitespaces)) }
         }
 
-        @Test("1,200 random malformed requests (bad JSON, wrong types, bad paths and headers) get the documented errors")
-        func malformedRequests() async throws {
+        static func seed() -> UInt64 {
+            setting("SLOTGATE_FUZZ_SEED") ?? setting("SLOTGATE_E2E_SEED") ?? defaultSeed
+        }
+
+        @Test("20,000 grammar-generated requests get well-formed answers; the daemon stays up and every lease ends")
+        func grammarFuzz() async throws {
             let seed = Self.seed()
+            let total = Int(Self.setting("SLOTGATE_FUZZ_N") ?? 20_000)
+            let workers = max(1, Int(Self.setting("SLOTGATE_FUZZ_WORKERS") ?? 4))
+            // A body without `wait_s` tries once; a slot is held by a lease or a session 200-400 ms long.
             let environment = ["SLOTGATE_QUEUE_DEFAULT_WAIT_S": "0"]
             try await withStack(environment: environment) { _, daemon, _ in
-                let lease = try #require(try await daemon.grantedLease(wait: 5, claimTTL: 3600)["id"] as? String)
-                let path = daemon.socketPath
-                let count = 1200
-                let deadline = ContinuousClock.now + .seconds(60)
-                let failures = try await RawSocket.onThread { () -> [String] in
-                    var random = SplitMix64(seed: seed)
-                    var generator = MalformedRequests(lease: lease)
-                    var failures: [String] = []
-                    for index in 0..<count where ContinuousClock.now < deadline {
-                        let sample = generator.next(using: &random)
-                        let bytes = try RawSocket.exchange(path: path, bytes: sample.bytes, readTimeout: .seconds(10))
-                        guard let reply = RawSocket.firstReply(bytes) else {
-                            failures.append("#\(index) \(sample.summary): no answer")
-                            continue
-                        }
-                        daemon.record(reply)
-                        if let problem = sample.expectation.problem(with: reply) {
-                            failures.append("#\(index) \(sample.summary): \(problem)")
-                        }
+                let started = ContinuousClock.now
+                let tally = FuzzTally()
+                let runner = FuzzRunner(path: daemon.socketPath, tally: tally, record: { daemon.record($0) })
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for worker in 0..<workers {
+                        let share = total / workers + (worker < total % workers ? 1 : 0)
+                        group.addTask { try await RawSocket.onThread { runner.run(worker: worker, seed: seed, requests: share) } }
                     }
-                    return failures
+                    try await group.waitForAll()
                 }
-                #expect(ContinuousClock.now < deadline, "seed \(seed): the requests took more than 60 s")
-                #expect(
-                    failures.isEmpty,
-                    "seed \(seed): \(failures.count) wrong answers, first ones:\n\(failures.prefix(15).joined(separator: "\n"))"
+                let elapsed = ContinuousClock.now - started
+                let answers = tally.answers.sorted { $0.value > $1.value }.map { "  \($0.value)\t\($0.key)" }.joined(separator: "\n")
+                let errors = Set(tally.answers.keys.filter { E2E.documentedErrors.contains($0) })
+                let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+                print(
+                    """
+                    fuzz: seed \(seed), \(tally.sent) requests on \(workers) connections at a time in \(String(format: "%.1f", seconds)) s, \
+                    \(tally.answers.count) distinct answers (\(errors.count) rows of the error table), \(tally.leases.count) leases granted, \
+                    \(tally.failureCount) failures
+                    \(answers)
+                    """
                 )
-                #expect(try await daemon.get("/v1/status").status == 200, "seed \(seed): /v1/status after the storm")
-                #expect(try await daemon.lease(lease)?["state"] as? String == "granted", "seed \(seed): the lease used as a target is intact")
+                #expect(
+                    tally.failureCount == 0,
+                    "seed \(seed): \(tally.failureCount) wrong answers, first ones:\n\(tally.failures.prefix(20).joined(separator: "\n"))"
+                )
+                #expect(tally.sent >= total, "seed \(seed): \(tally.sent) of \(total) requests sent")
+                #expect(daemon.child.isRunning, "seed \(seed): slotgated is still running")
+                #expect(try await daemon.get("/v1/status").status == 200, "seed \(seed): /v1/status after the fuzzing")
+                try await Self.expectLeasesEnded(tally.leases, daemon: daemon, seed: seed)
             }
         }
 
-        @Test("requests the HTTP parser rejects (huge headers, garbage, bad framing, truncated bodies) get 400 in the documented shape")
-        func malformedFraming() async throws {
-            let seed = Self.seed()
-            try await withStack { _, daemon, _ in
-                let path = daemon.socketPath
-                let count = 1000
-                let failures = try await RawSocket.onThread { () -> [String] in
-                    var random = SplitMix64(seed: seed)
-                    var failures: [String] = []
-                    for index in 0..<count {
-                        let sample = BrokenFraming.next(using: &random)
-                        let (bytes, closed) = try RawSocket.exchangeNotingClose(
-                            path: path,
-                            bytes: sample.bytes,
-                            halfClose: sample.halfClose,
-                            readTimeout: .seconds(3)
-                        )
-                        // Every one is answered, parser failures included: the contract has no bare statuses.
-                        guard let reply = RawSocket.firstReply(bytes) else {
-                            failures.append("#\(index) \(sample.summary): no answer")
-                            continue
-                        }
-                        daemon.record(reply)
-                        if let problem = Expectation.exactly(400, "bad_request").problem(with: reply) {
-                            failures.append("#\(index) \(sample.summary): \(problem)")
-                        } else if !closed {
-                            // The connection cannot be read any further after such a request.
-                            failures.append("#\(index) \(sample.summary): the connection was still open 3 s after the 400")
-                        }
-                    }
-                    return failures
+        /// Releases what the fuzzer still holds, then waits until every one of its leases is released or expired
+        /// and no slot is held.
+        static func expectLeasesEnded(_ leases: Set<String>, daemon: DaemonProcess, seed: UInt64) async throws {
+            var states: [String: String] = [:]
+            func readStates() async throws {
+                let reply = try await daemon.get("/v1/leases?all=1", timeout: .seconds(30))
+                let listed = reply.json?["leases"] as? [[String: Any]] ?? []
+                states = [:]
+                for lease in listed {
+                    if let id = lease["id"] as? String, let state = lease["state"] as? String { states[id] = state }
                 }
-                #expect(
-                    failures.isEmpty,
-                    "seed \(seed): \(failures.count) wrong answers, first ones:\n\(failures.prefix(15).joined(separator: "\n"))"
-                )
-                #expect(try await daemon.get("/v1/status").status == 200, "seed \(seed): /v1/status after the broken requests")
+            }
+            try await readStates()
+            for id in leases where states[id] == "granted" {
+                let state = try await daemon.release(id).json?["state"] as? String
+                #expect(state == "released" || state == "expired" || state == nil, "seed \(seed): releasing \(id) left it \(state ?? "?")")
+            }
+            let ended: Set<String> = ["released", "expired"]
+            do {
+                try await eventually("every lease of the fuzzer ended and no slot held", timeout: .seconds(60), interval: .milliseconds(200)) {
+                    try await readStates()
+                    let status = try await daemon.status()
+                    let held = DaemonProcess.slots(status, "held_by_leases")
+                    let inUse = DaemonProcess.slots(status, "in_use")
+                    return leases.allSatisfy { states[$0].map(ended.contains) == true } && held == 0 && inUse == 0
+                }
+            } catch {
+                let open = leases.filter { states[$0].map(ended.contains) != true }.sorted().prefix(10).map { "\($0): \(states[$0] ?? "not listed")" }
+                let status = try? await daemon.status()
+                Issue.record("seed \(seed): \(error); leases not ended: \(open); slots: \(status?["slots"] ?? "?")")
             }
         }
     }

@@ -153,6 +153,10 @@ final class APIConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler 
                 refuse(APIError.tooManyConnections(uid: ticket.uid, limit: perUID), context: context)
             } else if let declared = head.headerFields[.contentLength].flatMap({ Int($0) }), declared > limit {
                 refuse(APIError.bodyTooLarge(limit: limit), context: context)
+            } else if Self.hasOtherTransferCoding(head) {
+                // The parser reads a body whose last coding is chunked; any other coding would be left undone, and
+                // the body read as it came (`gzip, chunked` as JSON).
+                refuse(APIError.badRequest("The request's Transfer-Encoding must be chunked alone."), context: context)
             } else {
                 state = .reading(head: head, body: nil, limit: limit)
             }
@@ -215,6 +219,11 @@ final class APIConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler 
             }
             return
         }
+        if case ByteToMessageDecoderError.dataReceivedInErrorState = error {
+            // Bytes after a request that cannot be parsed: they are dropped. That request is answered 400 once those
+            // before it are answered (above), then the connection closes.
+            return
+        }
         clientHungUp(context: context, canWrite: false)
         context.close(promise: nil)
     }
@@ -234,8 +243,10 @@ final class APIConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler 
             // The decoder reports the request cut short as a parse error, which answers it.
             break
         case .answering:
+            // A request answered at once (any but one that waits for a slot) is answered, and so are the complete
+            // requests the client pipelined before it half-closed; then the connection closes (`writeEnd`).
+            if canWrite, answersAtOnce || Self.isNone(parking) { break }
             state = .answering(closing: true)
-            if canWrite, answersAtOnce { break }
             if case .queued(let id) = parking {
                 parking = .none
                 let gatekeeper = answering.api.gatekeeper
@@ -249,7 +260,9 @@ final class APIConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler 
     // MARK: Answering
 
     private func answer(_ head: HTTPRequest, body: ByteBuffer, context: ChannelHandlerContext) {
-        state = .answering(closing: clientGone || Self.asksToClose(head))
+        // After a half-close the connection closes once the last request sent is answered (`writeEnd`). After a
+        // request to upgrade the parser reads nothing more: the answer says the connection closes, and it does.
+        state = .answering(closing: !canWrite || Self.asksToClose(head) || Self.asksToUpgrade(head))
         answersAtOnce = false
         if Self.takesSlot(head) {
             park(body, context: context)
@@ -277,6 +290,19 @@ final class APIConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler 
 
     private static func asksToClose(_ head: HTTPRequest) -> Bool {
         head.headerFields[values: .connection].contains { $0.lowercased().contains("close") }
+    }
+
+    /// A request the parser takes as an upgrade (CONNECT, or `Connection: upgrade` with `Upgrade`): it parses
+    /// nothing after it on the connection. The daemon upgrades to nothing (RFC 9110 §7.8 lets it ignore the header).
+    private static func asksToUpgrade(_ head: HTTPRequest) -> Bool {
+        if head.method == .connect { return true }
+        return head.headerFields[.upgrade] != nil && head.headerFields[values: .connection].contains { $0.lowercased().contains("upgrade") }
+    }
+
+    /// A `Transfer-Encoding` other than `chunked` alone (`gzip, chunked`, `chunked, chunked`).
+    private static func hasOtherTransferCoding(_ head: HTTPRequest) -> Bool {
+        let codings = head.headerFields[values: .transferEncoding].flatMap { $0.split(separator: ",") }
+        return codings.contains { $0.filter { $0 != " " && $0 != "\t" }.lowercased() != "chunked" } || codings.count > 1
     }
 
     /// Queues a request to take a slot and answers it when the gatekeeper decides: 201 with the lease, or the
@@ -378,6 +404,8 @@ final class APIConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler 
         // An answer that says `Connection: close` (a 413, a proxied create) closes the connection after it.
         if head.headerFields[.connection]?.lowercased() == "close", case .answering = state { state = .answering(closing: true) }
         var head = head
+        // An answer after which the connection closes says so (RFC 9112 §9.6).
+        if case .answering(closing: true) = state { head.headerFields[.connection] = "close" }
         head.headerFields[.date] = Self.httpDate()
         head.headerFields[.server] = "slotgate"
         context.write(wrapOutboundOut(.head(head)), promise: nil)
@@ -410,10 +438,24 @@ final class APIConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler 
             refuse(malformed, context: context)
             return
         }
+        if clientGone, case .idle = state {
+            // Every request the client sent before it half-closed is answered.
+            state = .refused
+            context.close(promise: nil)
+            return
+        }
         if readHeld, pipelined.isEmpty {
             readHeld = false
             context.read()
         }
+    }
+
+    /// The connection can still be written: it was not closed, and did not fail.
+    private var canWrite: Bool { !outputGone }
+
+    private static func isNone(_ parking: Parking) -> Bool {
+        if case .none = parking { return true }
+        return false
     }
 
     private static func isAnswering(_ state: State) -> Bool {

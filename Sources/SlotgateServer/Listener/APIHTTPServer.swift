@@ -110,6 +110,7 @@ struct APIHTTPServer: Service {
             withEncoderConfiguration: .init(),
             withDecoderLimitConfiguration: limits
         )
+        try operations.addHandler(ConnectionCloseMarker())
         try operations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
         try operations.addHandlers([ReceiveBufferSize(), PeerCredentialsRecorder(), HangUpWatcher()])
         try operations.addHandler(HTTPConnectionStateHandler(idleTimeout: APILimits.headerTimeout, logger: logger))

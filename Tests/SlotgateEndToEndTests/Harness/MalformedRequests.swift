@@ -13,15 +13,50 @@ enum Expectation {
     case exactly(Int, String)
     /// Any row of the error table.
     case anyDocumented
+    /// A result (2xx with a JSON object, or JSON lines for a streamed answer), or any row of the error table.
+    case resultOrDocumented
+    /// An answer of the platform passed through unchanged (whatever its status, not in slotgate's error shape), or
+    /// a row of the error table.
+    case forwarded
+
+    /// Whether the answer is the daemon's own (not the platform's passed through).
+    var isOwnAnswer: Bool {
+        if case .forwarded = self { return false }
+        return true
+    }
 
     func problem(with reply: HTTPReply) -> String? {
+        switch self {
+        case .resultOrDocumented where (200..<300).contains(reply.status):
+            return Self.resultProblem(reply)
+        case .forwarded where reply.json?["error"] == nil:
+            // Not slotgate's error shape: the platform's answer as it came (agp-api.md), which is JSON when it says so.
+            if reply.body.isEmpty || reply.json != nil || reply.header("content-type")?.contains("json") != true { return nil }
+            return "a forwarded JSON answer that is not a JSON object: \(reply)"
+        default:
+            break
+        }
         if let problem = errorShapeProblem(reply) { return problem }
         let code = errorCode(reply) ?? ""
         switch self {
         case .exactly(let status, let expected):
             if reply.status != status || code != expected { return "expected \(status) \(expected), got \(reply)" }
-        case .anyDocumented:
+        case .anyDocumented, .resultOrDocumented, .forwarded:
             if !E2E.documentedErrors.contains("\(reply.status) \(code)") { return "\(reply.status) \(code) is not a row of the error table" }
+        }
+        return nil
+    }
+
+    /// What is wrong with a 2xx answer: its body must be a JSON object, or JSON objects one a line when streamed.
+    private static func resultProblem(_ reply: HTTPReply) -> String? {
+        if reply.status == 204 { return nil }
+        if reply.header("content-type")?.contains("application/x-ndjson") == true {
+            let lines = reply.body.split(separator: UInt8(ascii: "\n"))
+            let objects = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0)) as? [String: Any] }
+            return objects.count == lines.count && !lines.isEmpty ? nil : "a streamed answer whose lines are not all JSON objects: \(reply)"
+        }
+        if reply.json == nil, reply.header("content-type")?.contains("text/plain") != true {
+            return "a \(reply.status) whose body is not a JSON object: \(reply)"
         }
         return nil
     }
