@@ -152,12 +152,12 @@ class AsyncGate:
         return AsyncSlot(self, acquire_body(holder, priority, wait, claim_ttl))
 
     def hai_client(self, **kwargs: Any) -> "hai_agents.AsyncClient":
-        """``slotgate.hai_client(socket=this gate's socket, asynchronous=True, **kwargs)``."""
+        """``slotgate.hai_client(asynchronous=True, socket=this gate's socket, **kwargs)``."""
         from ._hai import hai_client
 
         kwargs.setdefault("socket", self.socket)
-        kwargs["asynchronous"] = True
-        return hai_client(**kwargs)  # type: ignore[no-any-return]
+        kwargs.pop("asynchronous", None)
+        return hai_client(asynchronous=True, **kwargs)
 
 
 class AsyncLease(LeaseFields):

@@ -60,6 +60,8 @@ def hai_client(
     kwargs.setdefault("base_url", "http://slotgate")  # the host is not used over a Unix socket
     if asynchronous:
         async_http = httpx.AsyncClient(transport=httpx.AsyncHTTPTransport(uds=path), timeout=timeout)
-        return hai_agents.AsyncClient(httpx_client=async_http, headers=headers, timeout=timeout, **kwargs)
+        async_client: hai_agents.AsyncClient = hai_agents.AsyncClient(httpx_client=async_http, headers=headers, timeout=timeout, **kwargs)
+        return async_client
     http = httpx.Client(transport=httpx.HTTPTransport(uds=path), timeout=timeout)
-    return hai_agents.Client(httpx_client=http, headers=headers, timeout=timeout, **kwargs)
+    client: hai_agents.Client = hai_agents.Client(httpx_client=http, headers=headers, timeout=timeout, **kwargs)
+    return client

@@ -92,7 +92,8 @@ class Gate:
         from ._hai import hai_client
 
         kwargs.setdefault("socket", self.socket)
-        return hai_client(**kwargs)  # type: ignore[no-any-return]
+        kwargs.pop("asynchronous", None)
+        return hai_client(asynchronous=False, **kwargs)
 
 
 class Lease(LeaseFields):
