@@ -173,3 +173,18 @@ def test_the_socket_defaults_to_the_environment(monkeypatch: pytest.MonkeyPatch)
     assert slotgate.Gate().socket == "/tmp/elsewhere.sock"
     monkeypatch.delenv("SLOTGATE_SOCKET")
     assert slotgate.Gate().socket == slotgate.DEFAULT_SOCKET == "/run/slotgate/slotgate.sock"
+
+
+def test_entering_a_slot_mid_stream_waits_out_the_stream(daemon: stack.Daemon) -> None:
+    gate = slotgate.Gate(socket=daemon.socket_path)
+    held = fill(gate)
+    slot = gate.slot(holder="mid-stream", wait=30)
+    assert next(slot.events()).position == 1
+    timer = threading.Timer(0.3, held[0].close)
+    timer.start()
+    with slot as lease:
+        assert (lease.state, lease.holder) == ("granted", "mid-stream")
+    timer.join()
+    assert lease_on_daemon(daemon, lease.id)["state"] == "released"
+    for filler in held[1:]:
+        filler.close()
