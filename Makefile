@@ -12,6 +12,10 @@ PYTHON       ?= python3
 # The Python test environment (the official SDK, pytest), from Tests/python/requirements.txt and PyPI only.
 VENV         := .build/venv
 PYTHON_TESTS := Tests/python
+# The Python client package (clients/python), installed into that environment from this tree, and its own suite.
+PYTHON_CLIENT := clients/python
+PYTHON_CLIENT_FILES := $(shell find $(PYTHON_CLIENT)/pyproject.toml $(PYTHON_CLIENT)/README.md $(PYTHON_CLIENT)/src -type f \
+	-not -path '*/__pycache__/*' -not -path '*.egg-info/*' 2>/dev/null)
 
 .PHONY: all deps build lint test bench clean demo install uninstall test-units test-systemd test-python soak fuzz
 
@@ -79,16 +83,22 @@ test: build lint
 	checks=$$(awk '{ n += $$1 } END { print n + 0 }' .build/checks.count 2>/dev/null || echo 0); \
 	echo "$$(( $${total:-0} + $${checks:-0} )) passed, 0 failed"
 
-# The Python suites (Tests/python: the official SDK through the proxy) against the debug builds of slotgated and
-# agp-sim; their count joins make test's closing line.
+# The Python suites (Tests/python: the official SDK through the proxy; clients/python/tests: the client package)
+# against the debug builds of slotgated and agp-sim; their count joins make test's closing line.
 $(VENV)/.installed: Tests/python/requirements.txt
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-input -r Tests/python/requirements.txt
 	touch $@
 
-test-python: $(VENV)/.installed
-	@set -o pipefail; $(VENV)/bin/python -m pytest -q -p no:cacheprovider $(PYTHON_TESTS) 2>&1 | tee .build/python-tests.txt; \
+# The package as `pip install ./clients/python` installs it, built offline with the pinned setuptools (no build
+# isolation, which would fetch setuptools again); reinstalled whenever one of its files changes.
+$(VENV)/.client-installed: $(VENV)/.installed $(PYTHON_CLIENT_FILES)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-input --no-deps --no-build-isolation --force-reinstall ./$(PYTHON_CLIENT)
+	touch $@
+
+test-python: $(VENV)/.client-installed
+	@set -o pipefail; $(VENV)/bin/python -m pytest -q -p no:cacheprovider $(PYTHON_TESTS) $(PYTHON_CLIENT)/tests 2>&1 | tee .build/python-tests.txt; \
 	sed -nE 's/^([0-9]+) passed.*/\1/p' .build/python-tests.txt | tail -1 >> .build/checks.count
 
 # The README's first command: slotgated on its built-in platform simulator, a dozen agent jobs through it, the figures.
