@@ -68,6 +68,9 @@ extension SlotgateClient {
         public var waitedMs: Int64?
         /// The host that granted the lease.
         public var host: String?
+        /// While the request waits (`GET /v1/leases/{id}`): the estimated seconds until its grant; nil otherwise, or
+        /// when the daemon has no history to estimate from.
+        public var etaSeconds: Double?
 
         private enum CodingKeys: String, CodingKey {
             case id, state, holder, uid, gid, pid, priority, host
@@ -77,6 +80,7 @@ extension SlotgateClient {
             case expiresAt = "expires_at"
             case releasedAt = "released_at"
             case waitedMs = "waited_ms"
+            case etaSeconds = "eta_s"
         }
 
         public init(from decoder: any Decoder) throws {
@@ -95,6 +99,7 @@ extension SlotgateClient {
             releasedAt = try container.decodeIfPresent(String.self, forKey: .releasedAt)
             waitedMs = try container.decodeIfPresent(Int64.self, forKey: .waitedMs)
             host = try container.decodeIfPresent(String.self, forKey: .host)
+            etaSeconds = try container.decodeIfPresent(Double.self, forKey: .etaSeconds)
         }
 
         /// The claim TTL the lease was granted with (`expires_at − granted_at`), when both are known.

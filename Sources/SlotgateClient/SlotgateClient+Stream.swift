@@ -42,25 +42,26 @@ extension SlotgateClient {
     }
 
     /// Waits for a slot like ``acquire(holder:priority:wait:ttl:)`` but over the streamed endpoint, calling
-    /// `onQueued` with the position and the number of waiters whenever they change.
+    /// `onQueued` with the position, the number of waiters and the estimated wait whenever they change.
     /// - Parameters:
     ///   - holder: who asks.
     ///   - priority: -10…10; nil is 0.
     ///   - wait: seconds to wait (0 = try once); nil is the daemon's default.
     ///   - ttl: claim TTL in seconds; nil is the daemon's default.
-    ///   - onQueued: called with `(position, waiting)` while the request waits.
+    ///   - onQueued: called with `(position, waiting, eta)` while the request waits; `eta` is the estimated seconds
+    ///     until the grant, nil when the daemon has no history to estimate from.
     /// - Returns: the granted lease.
     public func acquire(
         holder: String? = nil,
         priority: Int? = nil,
         wait: Double? = nil,
         ttl: Double? = nil,
-        onQueued: @Sendable (_ position: Int, _ waiting: Int) async -> Void
+        onQueued: @Sendable (_ position: Int, _ waiting: Int, _ eta: Double?) async -> Void
     ) async throws(ClientError) -> Lease {
         do {
             for try await event in acquireEvents(holder: holder, priority: priority, wait: wait, ttl: ttl) {
                 switch event {
-                case .queued(let position, let waiting): await onQueued(position, waiting)
+                case .queued(let position, let waiting, let eta): await onQueued(position, waiting, eta)
                 case .granted(let lease): return lease
                 }
             }
@@ -113,8 +114,14 @@ extension SlotgateClient {
             var event: String
             var position: Int?
             var waiting: Int?
+            var eta: Double?
             var lease: Lease?
             var error: Detail?
+
+            enum CodingKeys: String, CodingKey {
+                case event, position, waiting, lease, error
+                case eta = "eta_s"
+            }
         }
         if line.allSatisfy({ $0 == 0x20 || $0 == 0x0D || $0 == 0x09 }) { return nil }
         let parsed: Line
@@ -125,7 +132,7 @@ extension SlotgateClient {
         }
         switch parsed.event {
         case "queued":
-            return .queued(position: parsed.position ?? 0, waiting: parsed.waiting ?? 0)
+            return .queued(position: parsed.position ?? 0, waiting: parsed.waiting ?? 0, eta: parsed.eta)
         case "granted":
             guard let lease = parsed.lease else { throw ClientError.badAnswer(status: 200, detail: "a granted event without a lease") }
             return .granted(lease)

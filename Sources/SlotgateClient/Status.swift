@@ -142,9 +142,29 @@ extension SlotgateClient {
             public var waiting: Int
             /// The longest current wait, in milliseconds (0 when nobody waits).
             public var oldestWaitMs: Int64
+            /// The waiters of each priority, highest first.
+            public var priorities: [Priority]
+
+            /// The waiters of one priority, with estimated waits (seconds; nil when the daemon has no history).
+            public struct Priority: Sendable, Hashable, Decodable {
+                /// The priority.
+                public var priority: Int
+                /// Its waiters.
+                public var waiting: Int
+                /// The estimated wait of its first waiter in grant order.
+                public var etaSeconds: Double?
+                /// The estimated wait of its last waiter.
+                public var lastEtaSeconds: Double?
+
+                private enum CodingKeys: String, CodingKey {
+                    case priority, waiting
+                    case etaSeconds = "eta_s"
+                    case lastEtaSeconds = "last_eta_s"
+                }
+            }
 
             private enum CodingKeys: String, CodingKey {
-                case waiting
+                case waiting, priorities
                 case oldestWaitMs = "oldest_wait_ms"
             }
 
@@ -152,6 +172,7 @@ extension SlotgateClient {
                 let container = try decoder.container(keyedBy: CodingKeys.self)
                 waiting = try container.decodeIfPresent(Int.self, forKey: .waiting) ?? 0
                 oldestWaitMs = try container.decodeIfPresent(Int64.self, forKey: .oldestWaitMs) ?? 0
+                priorities = try container.decodeIfPresent([Priority].self, forKey: .priorities) ?? []
             }
         }
 

@@ -24,6 +24,18 @@ enum Format {
         milliseconds(Int64((seconds * 1000).rounded()))
     }
 
+    /// An estimated wait in seconds, rounded as a person would say it: `about 8 s`, `about 45 s`, `about 2 min`,
+    /// `about 3 h`; nil when there is no estimate.
+    static func estimate(_ seconds: Double?) -> String? {
+        guard let seconds, seconds.isFinite else { return nil }
+        let value = max(0, seconds)
+        if value < 1 { return "any moment" }
+        if value < 10 { return "about \(Int(value.rounded())) s" }
+        if value < 90 { return "about \(Int((value / 5).rounded()) * 5) s" }
+        if value < 90 * 60 { return "about \(Int((value / 60).rounded())) min" }
+        return "about \(Int((value / 3600).rounded())) h"
+    }
+
     /// An integer with thousands separators: `15,000,000`.
     static func count(_ value: Int64) -> String {
         let digits = String(value.magnitude)

@@ -69,14 +69,16 @@ struct RunCommand: AsyncParsableCommand {
         throw ExitCode(status)
     }
 
-    /// Takes a slot: with a live "position N of M" line on stderr when it is a terminal, else by long-poll.
+    /// Takes a slot: with a live "position N of M, about 2 min" line on stderr when it is a terminal, else by
+    /// long-poll.
     private func acquire(_ client: SlotgateClient) async throws(ClientError) -> SlotgateClient.Lease {
         guard Terminal.stderrIsTTY else {
             return try await client.acquire(holder: request.holder, priority: request.priority, wait: request.wait, ttl: request.ttl)
         }
         let shown = ShownLine()
-        let onQueued: @Sendable (Int, Int) async -> Void = { position, waiting in
-            await shown.show("slotgate: waiting for a slot: position \(position) of \(waiting)")
+        let onQueued: @Sendable (Int, Int, Double?) async -> Void = { position, waiting, eta in
+            let estimate = Format.estimate(eta).map { ", \($0)" } ?? ""
+            await shown.show("slotgate: waiting for a slot: position \(position) of \(waiting)\(estimate)")
         }
         do {
             let lease = try await client.acquire(

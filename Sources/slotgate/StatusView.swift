@@ -44,6 +44,9 @@ struct StatusView {
         if let queue = status.queue {
             let oldest = queue.waiting > 0 ? " · oldest \(Format.milliseconds(queue.oldestWaitMs))" : ""
             rows.append(("queue", "\(queue.waiting) waiting\(oldest)"))
+            for level in queue.priorities {
+                rows.append(("  priority \(level.priority)", priorityLine(level)))
+            }
         }
         if let fleet = status.fleet {
             rows += fleetRows(fleet)
@@ -56,6 +59,19 @@ struct StatusView {
             title + String(repeating: " ", count: width - title.count) + "  " + value
         }
         return ([header] + lines).joined(separator: "\n")
+    }
+
+    /// One priority's waiters with the estimated waits of its first and last (estimates; "no estimate yet" before
+    /// any lease has ended).
+    private func priorityLine(_ level: SlotgateClient.Status.Queue.Priority) -> String {
+        var parts = ["\(level.waiting) waiting"]
+        if let next = Format.estimate(level.etaSeconds) {
+            parts.append("next \(next)")
+            if level.waiting > 1, let last = Format.estimate(level.lastEtaSeconds) { parts.append("last \(last)") }
+        } else {
+            parts.append(style.dim("no estimate yet"))
+        }
+        return parts.joined(separator: " · ")
     }
 
     /// Shared mode: the fleet's totals are the slots and queue rows above; here the database, the poller and

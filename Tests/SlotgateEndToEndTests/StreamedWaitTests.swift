@@ -32,7 +32,8 @@ extension EndToEnd {
 
         /// The figures of a `queued` event, which must have exactly the documented keys.
         static func queued(_ event: [String: Any]) throws -> Queued {
-            #expect(Set(event.keys) == ["event", "position", "waiting"], "a queued event has other keys: \(event)")
+            #expect(Set(event.keys) == ["event", "id", "position", "waiting", "eta_s"], "a queued event has other keys: \(event)")
+            #expect(event["eta_s"] is NSNull || (event["eta_s"] as? Double) != nil, "eta_s is neither null nor a number: \(event)")
             #expect(event["event"] as? String == "queued", "not a queued event: \(event)")
             let position = try #require(event["position"] as? Int, "position is not an integer: \(event)")
             let waiting = try #require(event["waiting"] as? Int, "waiting is not an integer: \(event)")
@@ -105,6 +106,50 @@ extension EndToEnd {
                 #expect(ended == nil, "more after the grant event: \(ended ?? "")")
                 #expect(try await daemon.lease(id)?["state"] as? String == "granted")
                 #expect(DaemonProcess.waiting(try await daemon.status()) == 0)
+            }
+        }
+
+        @Test("eta_s is null before any lease ended and a number after, in queued events, the waiting lease and the status")
+        func estimatesAppearWithHistory() async throws {
+            try await withStack(simulator: SimulatorOptions(limit: 1, runMilliseconds: "none")) { _, daemon, _ in
+                let path = daemon.socketPath
+                let filler = try #require(try await daemon.grantedLease(holder: "filler", claimTTL: 3600)["id"] as? String)
+
+                // No lease has ended yet: nothing to estimate from.
+                let first = try OpenRequest.acquire(path: path, body: #"{"holder":"first","wait_s":60,"claim_ttl_s":600}"#, streamed: true)
+                let queued = try await Self.nextEvent(first, daemon)
+                _ = try Self.queued(queued)
+                #expect(queued["eta_s"] is NSNull, "an estimate without history: \(queued)")
+                let firstID = try #require(queued["id"] as? String, "a queued event without the lease id: \(queued)")
+                let waiting = try #require(try await daemon.lease(firstID), "GET /v1/leases/{id} of a waiting request")
+                #expect(waiting["state"] as? String == "waiting" && waiting["eta_s"] is NSNull, "the waiting lease: \(waiting)")
+                let before = try await daemon.status()
+                let levels = (before["queue"] as? [String: Any])?["priorities"] as? [[String: Any]] ?? []
+                #expect(levels.count == 1 && levels.first?["waiting"] as? Int == 1 && levels.first?["eta_s"] is NSNull, "\(before)")
+
+                // The filler ends: one hold in the history, and the first waiter gets the slot.
+                #expect(try await daemon.release(filler).status == 200)
+                var event = try await Self.nextEvent(first, daemon)
+                while event["event"] as? String == "queued" { event = try await Self.nextEvent(first, daemon) }
+                #expect(event["event"] as? String == "granted", "\(event)")
+                let firstLease = try #require((event["lease"] as? [String: Any])?["id"] as? String)
+
+                // The next waiter has an estimate everywhere it shows.
+                let second = try OpenRequest.acquire(path: path, body: #"{"holder":"second","wait_s":60}"#, streamed: true)
+                let next = try await Self.nextEvent(second, daemon)
+                _ = try Self.queued(next)
+                let eta = try #require(next["eta_s"] as? Double, "no estimate after a lease ended: \(next)")
+                #expect(eta >= 0)
+                let secondID = try #require(next["id"] as? String)
+                let secondLease = try #require(try await daemon.lease(secondID))
+                #expect(secondLease["state"] as? String == "waiting" && (secondLease["eta_s"] as? Double) != nil, "\(secondLease)")
+                let after = try await daemon.status()
+                let level = ((after["queue"] as? [String: Any])?["priorities"] as? [[String: Any]])?.first
+                #expect(level?["priority"] as? Int == 0 && (level?["eta_s"] as? Double) != nil, "\(after)")
+                #expect((level?["last_eta_s"] as? Double) != nil, "\(after)")
+
+                #expect(try await daemon.release(firstLease).status == 200)
+                second.close()
             }
         }
 

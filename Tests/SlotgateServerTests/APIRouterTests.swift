@@ -63,6 +63,7 @@ import Testing
                 #expect(slots["free"] as? Int == 0)
                 let queue = try #require(body["queue"] as? [String: Any])
                 #expect(queue["oldest_wait_ms"] as? Int == 0)
+                #expect((queue["priorities"] as? [Any])?.isEmpty == true)
                 #expect(body["mode"] as? String == "local")
             }
         }
@@ -76,12 +77,13 @@ import Testing
                 let lease = try Self.json(response.body)
                 for key in [
                     "id", "state", "holder", "uid", "pid", "priority", "session_id", "requested_at", "granted_at", "expires_at", "released_at",
-                    "waited_ms", "host",
+                    "waited_ms", "host", "eta_s",
                 ] {
                     #expect(lease.keys.contains(key), "\(key)")
                 }
                 #expect(lease["state"] as? String == "granted")
                 #expect(lease["session_id"] is NSNull)
+                #expect(lease["eta_s"] is NSNull, "only a waiting lease has an estimate")
             }
         }
     }

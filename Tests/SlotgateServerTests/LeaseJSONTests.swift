@@ -51,7 +51,23 @@ import Testing
             let written = try Self.object(text.readableBytesView)
             let encoded = try Self.object(try JSONEncoder().encode(LeaseJSON(lease)))
             #expect(written == encoded, "holder \(holder.debugDescription), state \(state)")
-            #expect(written.count == 14)
+            #expect(written.count == 15)
+        }
+    }
+
+    /// `eta_s` is a number of seconds to a tenth while a lease waits with an estimate, null otherwise.
+    @Test(arguments: [nil, .zero, .milliseconds(49), .milliseconds(12_345), .seconds(86_400 * 3)] as [Duration?])
+    func etaIsSecondsToATenth(eta: Duration?) throws {
+        let lease = try Self.lease(holder: "waiter", state: .waiting)
+        let text = LeaseJSON(lease, eta: eta).text
+        let written = try Self.object(text.readableBytesView)
+        let encoded = try Self.object(try JSONEncoder().encode(LeaseJSON(lease, eta: eta)))
+        #expect(written == encoded)
+        if let eta {
+            let seconds = try #require(written["eta_s"] as? Double)
+            #expect(abs(seconds - eta.seconds) < 0.1)
+        } else {
+            #expect(written["eta_s"] is NSNull)
         }
     }
 }

@@ -62,8 +62,8 @@ public actor Gatekeeper: PlatformObserver, Service {
     private var nextWatcher: UInt64 = 0
     /// The pace last told to the poller.
     private var lastPace = PollingPace.idle
-    /// Waiters' positions, computed at most once per queue version.
-    private var positions: (version: UInt64, byID: [LeaseID: Int]) = (0, [:])
+    /// Waiters' positions and estimated grant times, computed at most once per queue version and second.
+    private var forecast: Forecast?
     private let clock: any TimestampClock
     private let persistence: (any LeasePersistence)?
     /// Shared mode: the fleet's state lives here and every decision is a transaction on it; nil in local mode.
@@ -410,19 +410,38 @@ public actor Gatekeeper: PlatformObserver, Service {
         return (byID.values.sorted { $0.id < $1.id }, view.waiters())
     }
 
-    /// The position (1-based) of a waiting request in grant order and the number waiting, or nil.
+    /// A waiting request's position (1-based) in grant order, the number waiting and its estimated wait; nil when it
+    /// does not wait.
     /// - Parameter id: the lease id.
-    public func position(of id: LeaseID) -> (position: Int, waiting: Int)? {
+    public func position(of id: LeaseID) -> WaitPosition? {
         guard machine.lease(id)?.state == .waiting else { return nil }
-        if positions.version != queueVersion || positions.byID.isEmpty {
-            // Computed once per queue version, so many streamed waits cost one O(n log n) pass per change.
-            var byID: [LeaseID: Int] = [:]
-            for (index, waiter) in machine.waiters().enumerated() { byID[waiter.lease.id] = index + 1 }
-            positions = (queueVersion, byID)
-        }
-        guard let position = positions.byID[id] else { return nil }
-        return (position, positions.byID.count)
+        let now = clock.now
+        var forecast = currentForecast(now: now)
+        if forecast.byID[id] == nil { forecast = currentForecast(now: now, fresh: true) }
+        guard let index = forecast.byID[id] else { return nil }
+        let entry = forecast.order[index]
+        return WaitPosition(position: index + 1, waiting: forecast.order.count, eta: entry.grantAt.map { max(.zero, now.duration(to: $0)) })
     }
+
+    /// The waiters in grant order with their estimated grant times, computed once per queue version (and once a
+    /// second, as held slots age), so many streamed waits and status reads cost one O(n log n) pass per change.
+    private func currentForecast(now: Timestamp, fresh: Bool = false) -> Forecast {
+        if !fresh, let forecast, forecast.version == queueVersion, forecast.order.count == machine.waitingCount, forecast.at <= now,
+            forecast.at.duration(to: now) < Self.forecastRefresh
+        {
+            return forecast
+        }
+        var computed = Forecast(version: queueVersion, at: now)
+        for (index, entry) in machine.forecast(now: now).enumerated() {
+            computed.order.append((entry.waiter.lease.priority, entry.grantAt))
+            computed.byID[entry.waiter.lease.id] = index
+        }
+        forecast = computed
+        return computed
+    }
+
+    /// How often waiters' estimates are recomputed while the queue does not change.
+    static let forecastRefresh = Duration.seconds(1)
 
     /// Waits until the queue changes after `version`, then returns the new version; returns at once when the
     /// calling task is cancelled.
@@ -450,7 +469,9 @@ public actor Gatekeeper: PlatformObserver, Service {
         // Answers at once during a database outage (design.md "Shared mode"): the view is the database's if it answers
         // within `statusPatience`, else what this host last knew; the members are the heartbeat's.
         let view = await freshView(naming: [], within: Self.statusPatience)
-        var status = GatekeeperStatus(machine: view, now: clock.now)
+        let now = clock.now
+        var status = GatekeeperStatus(machine: view, now: now)
+        status.priorities = PriorityWait.levels(currentForecast(now: now).order, now: now)
         guard shared != nil else { return status }
         if stopping { status.pausedBy = .shuttingDown }
         var hosts: [String: FleetStatus.Host] = [:]
@@ -844,6 +865,9 @@ public actor Gatekeeper: PlatformObserver, Service {
         for waiter in view.waiters() where waiter.lease.host == host && (parked[waiter.lease.id] != nil || unparked.contains(waiter.lease.id)) {
             actions += local.enqueueWaiting(waiter.lease, now: now)
         }
+        var history = view.estimator
+        history.absorb(local.estimator)
+        local.estimator = history
         machine = local
         fallback = (now, allowance)
         logger.error(
@@ -914,10 +938,17 @@ public actor Gatekeeper: PlatformObserver, Service {
 
     /// Takes a rebuilt fleet state as this host's view, unless a newer one is in hand already.
     private func adopt(_ rebuilt: GatekeeperStateMachine) {
+        // A rebuilt view knows only the leases of the fleet's state: the holds this host saw end stay in its history.
+        var history = machine.estimator
+        history.absorb(rebuilt.estimator)
         let version = rebuilt.sharedVersion
-        guard version >= sharedVersion else { return }
+        guard version >= sharedVersion else {
+            machine.estimator = history
+            return
+        }
         sharedVersion = version
         machine = rebuilt
+        machine.estimator = history
     }
 
     /// Re-reads the fleet's state (another host changed it), then wakes what depends on it: the timer, the
@@ -1127,6 +1158,14 @@ extension Result where Success == ((), [GatekeeperAction]) {
         if case .success(let (_, actions)) = self { return actions }
         return []
     }
+}
+
+/// The waiters in grant order with their estimated grant times, as of one queue version and instant.
+private struct Forecast {
+    var version: UInt64
+    var at: Timestamp
+    var order: [(priority: Int, grantAt: Timestamp?)] = []
+    var byID: [LeaseID: Int] = [:]
 }
 
 /// How a parked request hears its outcome.

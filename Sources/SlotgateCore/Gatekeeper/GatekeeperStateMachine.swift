@@ -99,6 +99,9 @@ public struct GatekeeperStateMachine: Sendable {
     /// the poller reads the least recently seen ones first.
     private var sessionReadAt: [String: Timestamp] = [:]
 
+    /// How long recent leases held their slots, for waiters' estimated grant times.
+    public internal(set) var estimator = WaitEstimator()
+
     /// Shared mode: the version of the fleet state this machine was rebuilt from.
     public internal(set) var sharedVersion: Int64 = -1
     /// Shared mode: hosts whose heartbeat stopped.
@@ -132,6 +135,31 @@ public struct GatekeeperStateMachine: Sendable {
 
     /// The number of waiters.
     public var waitingCount: Int { queue.count }
+
+    /// The waiters in grant order, each with its estimated grant time (``WaitEstimator``): nil when no lease has
+    /// ended within the retention, or before the first reading of the platform.
+    /// - Parameter now: the current time.
+    public func forecast(now: Timestamp) -> [(waiter: WaitQueue.Waiter, grantAt: Timestamp?)] {
+        let waiters = queue.ordered()
+        guard !waiters.isEmpty else { return [] }
+        let slots = count(at: now)
+        var held: [WaitEstimator.HeldSlot] = []
+        held.reserveCapacity(live.count)
+        for id in live {
+            guard let lease = leases[id] else { continue }
+            held.append(WaitEstimator.HeldSlot(holder: lease.holderKey, age: lease.grantedAt.map { $0.duration(to: now) }))
+        }
+        // Sessions no lease of this host holds (created without it, or another host's in the count): age unknown.
+        for _ in 0..<max(0, slots.inUse - held.count) { held.append(WaitEstimator.HeldSlot(holder: nil, age: nil)) }
+        let times = estimator.grantTimes(
+            waiters: waiters.map(\.lease.holderKey),
+            held: held,
+            capacity: snapshot == nil ? 0 : max(0, slots.limit - slots.reserved),
+            now: now,
+            since: now.advanced(by: .zero - settings.endedRetention)
+        )
+        return zip(waiters, times).map { ($0, $1) }
+    }
 
     /// When the oldest waiter arrived.
     public var oldestWaiterRequest: Timestamp? { queue.oldestRequest }
@@ -735,6 +763,7 @@ public struct GatekeeperStateMachine: Sendable {
         }
         if lease.state.isEnded, previous?.state.isEnded != true {
             history.append(lease.id)
+            estimator.record(ended: lease)
             if lease.countsUntilSnapshotAfter != nil { endedCounting.insert(lease.id) }
         }
         return [.persist(lease)]

@@ -30,6 +30,9 @@ public struct GatekeeperStatus: Sendable, Hashable {
     public var waiting: Int
     /// How long the oldest waiter has waited.
     public var oldestWait: Duration
+    /// The waiters of each priority, highest first, with estimated waits; filled by the gatekeeper from the forecast it
+    /// keeps for streamed waits (``PriorityWait/levels(_:now:)``), not by `init`.
+    public var priorities: [PriorityWait] = []
     /// Grants since start.
     public var grantsTotal: Int
     /// Creates refused with 429 anyway since start.
@@ -59,6 +62,50 @@ public struct GatekeeperStatus: Sendable, Hashable {
         grantsTotal = machine.grantsTotal
         rejected429Total = machine.rejected429Total
         pace = machine.pollingPace
+    }
+}
+
+/// The waiters of one priority in `/v1/status`, with the estimated waits (``WaitEstimator``) of the first and the
+/// last of them in grant order.
+public struct PriorityWait: Sendable, Hashable {
+    /// The priority.
+    public var priority: Int
+    /// Its waiters.
+    public var waiting: Int
+    /// The estimated wait of its first waiter in grant order; nil when there is no history.
+    public var nextETA: Duration?
+    /// The estimated wait of its last waiter; nil when there is no history.
+    public var lastETA: Duration?
+
+    /// Creates a level.
+    /// - Parameters:
+    ///   - priority: the priority.
+    ///   - waiting: its waiters.
+    ///   - nextETA: its first waiter's estimated wait.
+    ///   - lastETA: its last waiter's estimated wait.
+    public init(priority: Int, waiting: Int, nextETA: Duration?, lastETA: Duration?) {
+        self.priority = priority
+        self.waiting = waiting
+        self.nextETA = nextETA
+        self.lastETA = lastETA
+    }
+
+    /// Groups a forecast (in grant order: highest priority first) by priority, in one pass.
+    /// - Parameters:
+    ///   - forecast: the waiters' priorities in grant order with their estimated grant times.
+    ///   - now: the current time.
+    public static func levels(_ forecast: [(priority: Int, grantAt: Timestamp?)], now: Timestamp) -> [PriorityWait] {
+        var levels: [PriorityWait] = []
+        for (priority, grantAt) in forecast {
+            let eta = grantAt.map { max(.zero, now.duration(to: $0)) }
+            if let last = levels.indices.last, levels[last].priority == priority {
+                levels[last].waiting += 1
+                levels[last].lastETA = eta
+            } else {
+                levels.append(PriorityWait(priority: priority, waiting: 1, nextETA: eta, lastETA: eta))
+            }
+        }
+        return levels
     }
 }
 

@@ -40,8 +40,8 @@ public protocol SlotKeeper: Actor, PlatformObserver {
     func sessionOwners(_ sessions: some Sequence<String> & Sendable) async -> [String: UInt32]
     /// The retained leases and the waiters in grant order.
     func listing() async -> (leases: [Lease], waiters: [WaitQueue.Waiter])
-    /// A waiting request's position and the number waiting.
-    func position(of id: LeaseID) async -> (position: Int, waiting: Int)?
+    /// A waiting request's position, the number waiting and its estimated wait.
+    func position(of id: LeaseID) async -> WaitPosition?
     /// Waits until the queue changes after `version`.
     func queueChange(after version: UInt64) async -> UInt64
     /// The current queue version.
@@ -61,5 +61,26 @@ extension SlotKeeper {
     /// - Parameter id: the lease id.
     public func release(_ id: LeaseID) async throws(GatekeeperError) -> Lease {
         try await release(id, cancelSession: false)
+    }
+}
+
+/// Where a waiting request stands.
+public struct WaitPosition: Sendable, Hashable {
+    /// Its place in grant order, 1-based.
+    public var position: Int
+    /// The number waiting.
+    public var waiting: Int
+    /// The estimated time until its grant (``WaitEstimator``); nil when there is no history.
+    public var eta: Duration?
+
+    /// Creates a position.
+    /// - Parameters:
+    ///   - position: its place in grant order.
+    ///   - waiting: the number waiting.
+    ///   - eta: the estimated wait.
+    public init(position: Int, waiting: Int, eta: Duration?) {
+        self.position = position
+        self.waiting = waiting
+        self.eta = eta
     }
 }

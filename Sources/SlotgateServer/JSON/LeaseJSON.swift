@@ -12,10 +12,22 @@ import SlotgateCore
 public struct LeaseJSON: Encodable, Sendable {
     /// The lease.
     public var lease: Lease
+    /// While it waits: the estimated time until its grant (`eta_s`, null when there is no history).
+    public var eta: Duration?
 
     /// Wraps a lease.
-    /// - Parameter lease: the lease.
-    public init(_ lease: Lease) { self.lease = lease }
+    /// - Parameters:
+    ///   - lease: the lease.
+    ///   - eta: while it waits, its estimated wait.
+    public init(_ lease: Lease, eta: Duration? = nil) {
+        self.lease = lease
+        self.eta = eta
+    }
+
+    /// An estimated wait as `eta_s` shows it: seconds, to a tenth.
+    public static func etaSeconds(_ eta: Duration?) -> Double? {
+        eta.map { Double(max(0, $0.milliseconds) / 100) / 10 }
+    }
 
     private enum Keys: String, CodingKey {
         case id, state, holder, uid, gid, pid, priority, host
@@ -25,6 +37,7 @@ public struct LeaseJSON: Encodable, Sendable {
         case expiresAt = "expires_at"
         case releasedAt = "released_at"
         case waitedMs = "waited_ms"
+        case etaS = "eta_s"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -42,6 +55,7 @@ public struct LeaseJSON: Encodable, Sendable {
         try container.encode(lease.expiresAt.map(ISO8601.format), forKey: .expiresAt)
         try container.encode(lease.releasedAt.map(ISO8601.format), forKey: .releasedAt)
         try container.encode(lease.waited.map(\.milliseconds), forKey: .waitedMs)
+        try container.encode(Self.etaSeconds(eta), forKey: .etaS)
         try container.encode(lease.host, forKey: .host)
     }
 }
@@ -67,6 +81,7 @@ extension LeaseJSON {
         buffer.writeJSONMember(",", "expires_at") { $0.writeJSONTimestamp(lease.expiresAt) }
         buffer.writeJSONMember(",", "released_at") { $0.writeJSONTimestamp(lease.releasedAt) }
         buffer.writeJSONMember(",", "waited_ms") { $0.writeString(lease.waited.map { String($0.milliseconds) } ?? "null") }
+        buffer.writeJSONMember(",", "eta_s") { $0.writeString(Self.etaSeconds(eta).map { "\($0)" } ?? "null") }
         buffer.writeJSONMember(",", "host") { $0.writeJSONString(lease.host) }
         buffer.writeStaticString("}\n")
         return buffer

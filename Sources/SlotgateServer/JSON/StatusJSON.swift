@@ -88,8 +88,14 @@ public struct StatusJSON: Encodable, Sendable {
     }
 
     private enum QueueKeys: String, CodingKey {
-        case waiting
+        case waiting, priorities
         case oldestWaitMs = "oldest_wait_ms"
+    }
+
+    private enum PriorityKeys: String, CodingKey {
+        case priority, waiting
+        case etaS = "eta_s"
+        case lastEtaS = "last_eta_s"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -140,6 +146,14 @@ public struct StatusJSON: Encodable, Sendable {
         var queue = container.nestedContainer(keyedBy: QueueKeys.self, forKey: .queue)
         try queue.encode(status.waiting, forKey: .waiting)
         try queue.encode(status.oldestWait.milliseconds, forKey: .oldestWaitMs)
+        var levels = queue.nestedUnkeyedContainer(forKey: .priorities)
+        for level in status.priorities {
+            var entry = levels.nestedContainer(keyedBy: PriorityKeys.self)
+            try entry.encode(level.priority, forKey: .priority)
+            try entry.encode(level.waiting, forKey: .waiting)
+            try entry.encode(LeaseJSON.etaSeconds(level.nextETA), forKey: .etaS)
+            try entry.encode(LeaseJSON.etaSeconds(level.lastETA), forKey: .lastEtaS)
+        }
 
         if let fleet = status.fleet {
             var nested = container.nestedContainer(keyedBy: FleetKeys.self, forKey: .fleet)

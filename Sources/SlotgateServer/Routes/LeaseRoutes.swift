@@ -127,17 +127,17 @@ struct LeaseRoutes {
                 await hangUp(of: channel)
                 throw CancellationError()
             }
-            var lastPosition: (Int, Int)? = nil
+            var lastPosition: WaitPosition? = nil
             var version = await gatekeeper.currentQueueVersion
             var lastWrite = ContinuousClock.now
             while true {
                 if let position = await gatekeeper.position(of: id),
-                    lastPosition.map({ $0 != position }) ?? true || ContinuousClock.now - lastWrite >= .seconds(15)
+                    lastPosition.map({ Self.changed($0, position) }) ?? true || ContinuousClock.now - lastWrite >= .seconds(15)
                 {
                     lastPosition = position
                     lastWrite = ContinuousClock.now
                     do {
-                        try await writer.write(line(QueuedEvent(position: position.position, waiting: position.waiting)))
+                        try await writer.write(line(QueuedEvent(id: id, position: position)))
                     } catch {
                         group.cancelAll()
                         throw error
@@ -165,10 +165,38 @@ struct LeaseRoutes {
         }
     }
 
+    /// Whether a waiter's standing changed enough for a new `queued` event: its place, the number waiting, or its
+    /// estimate appearing or moving by more than a tenth (and a second).
+    private static func changed(_ old: WaitPosition, _ new: WaitPosition) -> Bool {
+        if old.position != new.position || old.waiting != new.waiting { return true }
+        switch (old.eta, new.eta) {
+        case (nil, nil): return false
+        case (let before?, let now?):
+            let moved = before > now ? before - now : now - before
+            return moved > .seconds(1) && moved * 10 > before
+        default: return true
+        }
+    }
+
+    /// `{"event": "queued", "id", "position", "waiting", "eta_s"}`: the id is the waiting request's lease id (for
+    /// `GET /v1/leases/{id}`); `eta_s` is null when there is no history.
     private struct QueuedEvent: Encodable {
-        var event = "queued"
-        var position: Int
-        var waiting: Int
+        var id: LeaseID
+        var position: WaitPosition
+
+        private enum Keys: String, CodingKey {
+            case event, id, position, waiting
+            case etaS = "eta_s"
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: Keys.self)
+            try container.encode("queued", forKey: .event)
+            try container.encode(id.rawValue, forKey: .id)
+            try container.encode(position.position, forKey: .position)
+            try container.encode(position.waiting, forKey: .waiting)
+            try container.encode(LeaseJSON.etaSeconds(position.eta), forKey: .etaS)
+        }
     }
 
     private struct GrantedEvent: Encodable {
@@ -212,7 +240,7 @@ struct LeaseRoutes {
             leases = byID.values.sorted { $0.id < $1.id }
         }
         let answer = LeaseListJSON(
-            leases: leases.map(LeaseJSON.init),
+            leases: leases.map { LeaseJSON($0) },
             waiting: waiters.enumerated().map { WaiterJSON($0.element, position: $0.offset + 1, now: now) }
         )
         return try JSONResponse.make(.ok, answer)
@@ -220,10 +248,16 @@ struct LeaseRoutes {
 
     private func get(_ context: SlotgateRequestContext) async throws -> Response {
         let id = try leaseID(context)
-        guard let lease = await api.gatekeeper.lease(id), lease.state != .waiting else {
+        guard let lease = await api.gatekeeper.lease(id) else {
             throw APIError(GatekeeperError.leaseNotFound(id.rawValue))
         }
-        return JSONResponse.lease(.ok, lease)
+        guard lease.state == .waiting else { return JSONResponse.lease(.ok, lease) }
+        // A waiting request shows its estimated wait; one granted meanwhile shows as it is now.
+        guard let position = await api.gatekeeper.position(of: id) else {
+            guard let now = await api.gatekeeper.lease(id), now.state != .waiting else { throw APIError(GatekeeperError.leaseNotFound(id.rawValue)) }
+            return JSONResponse.lease(.ok, now)
+        }
+        return JSONResponse.lease(.ok, lease, eta: position.eta)
     }
 
     // MARK: Changing a lease
@@ -327,10 +361,10 @@ enum JSONResponse {
     }
 
     /// An answer carrying one lease (``LeaseJSON/text``).
-    static func lease(_ status: HTTPResponse.Status, _ lease: Lease, headers: HTTPFields = [:]) -> Response {
+    static func lease(_ status: HTTPResponse.Status, _ lease: Lease, eta: Duration? = nil, headers: HTTPFields = [:]) -> Response {
         var fields: HTTPFields = [.contentType: "application/json"]
         for field in headers { fields.append(field) }
-        return Response(status: status, headers: fields, body: .init(byteBuffer: LeaseJSON(lease).text))
+        return Response(status: status, headers: fields, body: .init(byteBuffer: LeaseJSON(lease, eta: eta).text))
     }
 
     static func make(_ status: HTTPResponse.Status, _ value: some Encodable, headers: HTTPFields = [:]) throws -> Response {

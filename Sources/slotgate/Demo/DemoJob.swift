@@ -63,7 +63,7 @@ struct DemoJob: Sendable {
     func run(client: SlotgateClient, board: DemoBoard) async throws {
         try await Task.sleep(for: startAfter)
         await board.note(self, .asked, status: nil)
-        let lease = try await client.acquire(holder: holder, priority: kind.priority, wait: 120, ttl: 30) { position, waiting in
+        let lease = try await client.acquire(holder: holder, priority: kind.priority, wait: 120, ttl: 30) { position, waiting, _ in
             await board.note(self, .queued(position: position, waiting: waiting), status: try? await client.status())
         }
         await board.note(self, .granted(waitedMs: lease.waitedMs ?? 0), status: try? await client.status())
