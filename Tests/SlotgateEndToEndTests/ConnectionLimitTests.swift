@@ -68,7 +68,7 @@ extension EndToEnd {
                 for reply in refused.prefix(3) {
                     expectError(reply, 503, "too_many_connections")
                     #expect(reply.header("Connection")?.lowercased() == "close")
-                    daemon.record(reply)
+                    daemon.record(reply, request: Self.unfinishedHead)
                 }
                 #expect(
                     refused.first.flatMap(errorMessage)?.contains("socket.max_connections_per_uid") == true,

@@ -117,7 +117,7 @@ extension EndToEnd {
                     try RawSocket.exchangeNotingClose(path: path, bytes: Array(head.utf8), readTimeout: .seconds(3))
                 }
                 let reply = try #require(RawSocket.firstReply(bytes), "no answer to a declared 70000-byte body")
-                daemon.record(reply)
+                daemon.record(reply, request: Array(head.utf8))
                 expectError(reply, 413, "body_too_large")
                 #expect(reply.header("Connection")?.lowercased() == "close")
                 #expect(closed, "the connection was still open 3 s after the 413 (socket-api.md: then the connection closes)")
@@ -142,7 +142,7 @@ extension EndToEnd {
                     try RawSocket.exchangeNotingClose(path: path, bytes: sent, readTimeout: .seconds(3))
                 }
                 let reply = try #require(RawSocket.firstReply(bytes), "no answer to an 80 KiB chunked body")
-                daemon.record(reply)
+                daemon.record(reply, request: sent)
                 expectError(reply, 413, "body_too_large")
                 #expect(closed, "the connection was still open 3 s after the answer (socket-api.md: then the connection closes)")
                 #expect(try await daemon.get("/v1/status").status == 200)
@@ -174,7 +174,7 @@ extension EndToEnd {
                     try RawSocket.exchangeNotingClose(path: path, bytes: request, readTimeout: .seconds(3))
                 }
                 let first = try #require(RawSocket.firstReply(bytes), "no answer")
-                daemon.record(first)
+                daemon.record(first, method: "GET", uri: "/v1/status")
                 #expect(first.status == 200, "the good request's answer: \(first)")
                 let firstLength = try #require(bytes.firstRange(of: Array("\r\n\r\n".utf8))).upperBound + first.body.count
                 let second = try #require(RawSocket.firstReply(Array(bytes[firstLength...])), "no second answer")

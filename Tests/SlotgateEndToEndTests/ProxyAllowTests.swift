@@ -38,7 +38,7 @@ extension EndToEnd {
                     let bytes = Array("GET \(tricky) HTTP/1.1\r\nHost: slotgate\r\nConnection: close\r\n\r\n".utf8)
                     let answer = try await RawSocket.onThread { try RawSocket.exchange(path: path, bytes: bytes, readTimeout: .seconds(5)) }
                     let reply = try #require(RawSocket.firstReply(answer), "\(tricky): no answer")
-                    daemon.record(reply)
+                    daemon.record(reply, request: bytes)
                     #expect(reply.status == 400 || reply.status == 403 || reply.status == 404, "\(tricky): \(reply.status) \(reply.text)")
                 }
                 let after = try await simulator.stats()

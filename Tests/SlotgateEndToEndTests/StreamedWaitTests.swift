@@ -25,7 +25,7 @@ extension EndToEnd {
         static func nextEvent(_ stream: OpenRequest, _ daemon: DaemonProcess, timeout: Duration = .seconds(10)) async throws -> [String: Any] {
             let line = try await RawSocket.onThread { try stream.nextLine(timeout: timeout) }
             let text = try #require(line, "the stream ended before the next event")
-            daemon.answers.append(text)
+            daemon.recordStreamLine(text)
             let object = try JSONSerialization.jsonObject(with: Data(text.utf8))
             return try #require(object as? [String: Any], "an event that is not a JSON object: \(text)")
         }
@@ -76,6 +76,7 @@ extension EndToEnd {
 
                 let stream = try OpenRequest.acquire(path: path, body: #"{"holder":"streamed","wait_s":60,"claim_ttl_s":600}"#, streamed: true)
                 let head = try await RawSocket.onThread { try stream.head() }
+                daemon.record(head, method: "POST", uri: "/v1/leases?stream=1")
                 #expect(head.status == 200, "the streamed answer's status: \(head)")
                 #expect(head.header("Content-Type") == "application/x-ndjson", "headers: \(head.headers)")
                 let first = try Self.queued(try await Self.nextEvent(stream, daemon))
@@ -89,7 +90,7 @@ extension EndToEnd {
                 // A slot frees: the first waiter is granted, one more place up.
                 #expect(try await daemon.release(held[0]).status == 200)
                 let grantedAhead = try await RawSocket.onThread { try ahead.reply() }
-                daemon.record(grantedAhead)
+                daemon.record(grantedAhead, method: "POST", uri: "/v1/leases")
                 #expect(grantedAhead.status == 201 && grantedAhead.string("holder") == "ahead-granted", "\(grantedAhead)")
                 positions += try await Self.readUntil(Queued(position: 1, waiting: 1), stream, daemon, after: positions[positions.count - 1])
                 #expect(positions.map(\.position) == positions.map(\.position).sorted(by: >), "positions: \(positions)")

@@ -38,7 +38,7 @@ extension EndToEnd {
                 ]
                 let path = daemon.socketPath
                 let (replies, closedEarly) = try await RawSocket.onThread { try RawSocket.keepAlive(path: path, requests: requests) }
-                for reply in replies { daemon.record(reply) }
+                for (reply, request) in zip(replies, requests) { daemon.record(reply, request: request) }
                 let statuses = replies.map(\.status)
                 if closedEarly, let last = replies.last {
                     let announced = last.header("Connection")?.lowercased() == "close"
@@ -72,7 +72,7 @@ extension EndToEnd {
                     }
                     #expect(closed, "exchange \(index): the daemon left the half-closed connection open")
                     let reply = RawSocket.firstReply(bytes)
-                    if let reply { daemon.record(reply) }
+                    if let reply { daemon.record(reply, request: exchange.request) }
                     #expect(reply?.status == exchange.status, "exchange \(index): \(String(decoding: bytes, as: UTF8.self))")
                     if let code = exchange.code { #expect(reply?.text.contains("\"\(code)\"") == true, "exchange \(index): \(reply?.text ?? "")") }
                 }

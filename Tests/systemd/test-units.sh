@@ -92,6 +92,8 @@ expected=(
     "0644 $PREFIX/lib/tmpfiles.d/slotgate.conf"
     "0644 $PREFIX/share/doc/slotgate/README.md"
     "0644 $PREFIX/share/doc/slotgate/docs/security.md"
+    "0644 $PREFIX/share/doc/slotgate/docs/api.md"
+    "0644 $PREFIX/share/doc/slotgate/docs/openapi.yaml"
     "0644 $PREFIX/share/doc/slotgate/slotgate.yaml"
     "0644 $PREFIX/share/bash-completion/completions/slotgate"
     "0644 $PREFIX/share/zsh/site-functions/_slotgate"

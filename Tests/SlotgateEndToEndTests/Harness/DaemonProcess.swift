@@ -96,7 +96,7 @@ final class DaemonProcess: Sendable {
         if !headers.contains(where: { $0.0.lowercased() == "connection" }) { headers.append(("Connection", "close")) }
         do {
             let reply = try await E2EHTTP.send(method, url: try E2EHTTP.unixURL(socketPath, uri), headers: headers, body: body, timeout: timeout)
-            record(reply)
+            record(reply, method: method.rawValue, uri: uri)
             return reply
         } catch {
             throw HarnessError("\(method) \(uri) on slotgated's socket failed: \(error)")
@@ -117,10 +117,25 @@ final class DaemonProcess: Sendable {
         try await request(.GET, uri, timeout: timeout)
     }
 
-    /// Records an answer received some other way (a raw socket), for the key check.
-    func record(_ reply: HTTPReply) {
+    /// Records an answer, for the key check and for the check against `docs/openapi.yaml` (``AnswerLog``);
+    /// `method` and `uri` name the request it answers, nil for bytes that are no request to speak of.
+    func record(_ reply: HTTPReply, method: String? = nil, uri: String? = nil) {
         answers.append(reply.body)
         for (name, value) in reply.headers { answers.append("\n\(name): \(value)\n") }
+        AnswerLog.append(reply, method: method, uri: uri)
+    }
+
+    /// Records an answer received on a raw socket to the request in `request` (its request line names it).
+    func record(_ reply: HTTPReply, request: [UInt8]) {
+        let line = AnswerLog.requestLine(request)
+        record(reply, method: line?.method, uri: line?.uri)
+    }
+
+    /// Records one line of a streamed answer (`POST /v1/leases?stream=1`) as an answer of its own.
+    func recordStreamLine(_ line: String, uri: String = "/v1/leases?stream=1") {
+        answers.append(line)
+        let reply = HTTPReply(status: 200, headers: ["content-type": "application/x-ndjson"], body: Array(line.utf8))
+        AnswerLog.append(reply, method: "POST", uri: uri, streamLine: true)
     }
 
     /// `GET /v1/status` as JSON.
