@@ -42,7 +42,7 @@ extension EndToEnd {
             try await withStack(environment: environment) { _, daemon, _ in
                 let started = ContinuousClock.now
                 let tally = FuzzTally()
-                let runner = FuzzRunner(path: daemon.socketPath, tally: tally, record: { daemon.record($0) })
+                let runner = FuzzRunner(path: daemon.socketPath, tally: tally, record: { daemon.recordForKeyCheck($0) })
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     for worker in 0..<workers {
                         let share = total / workers + (worker < total % workers ? 1 : 0)

@@ -128,7 +128,7 @@ ok "make install keeps an existing /etc/slotgate/slotgate.yaml"
 verify="$work/verify"
 mkdir -p "$verify"
 for u in slotgated.service slotgated.socket; do
-    sed "s|^ExecStart=$PREFIX/bin/|ExecStart=$dest$PREFIX/bin/|" "$dest$PREFIX/lib/systemd/system/$u" >"$verify/$u"
+    sed -E "s#^(ExecStart|ExecReload)=$PREFIX/bin/#\1=$dest$PREFIX/bin/#" "$dest$PREFIX/lib/systemd/system/$u" >"$verify/$u"
 done
 if ! out=$(cd "$verify" && systemd-analyze verify ./slotgated.socket ./slotgated.service 2>&1) || [ -n "$out" ]; then
     echo "$out" >&2

@@ -125,6 +125,13 @@ final class DaemonProcess: Sendable {
         AnswerLog.append(reply, method: method, uri: uri)
     }
 
+    /// Records an answer for the key check only: the fuzzer checks its own answers (HEAD and CONNECT answers carry
+    /// no body, platform errors pass through) and does not know which documented operation each one answers.
+    func recordForKeyCheck(_ reply: HTTPReply) {
+        answers.append(reply.body)
+        for (name, value) in reply.headers { answers.append("\n\(name): \(value)\n") }
+    }
+
     /// Records an answer received on a raw socket to the request in `request` (its request line names it).
     func record(_ reply: HTTPReply, request: [UInt8]) {
         let line = AnswerLog.requestLine(request)
