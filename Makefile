@@ -104,7 +104,7 @@ $(VENV)/.client-installed: $(VENV)/.installed $(PYTHON_CLIENT_FILES)
 
 test-python: $(VENV)/.client-installed
 	@set -o pipefail; SLOTGATE_E2E_ANSWERS="$(E2E_ANSWERS)" $(VENV)/bin/python -m pytest -q -p no:cacheprovider $(PYTHON_TESTS) $(PYTHON_CLIENT)/tests 2>&1 | tee .build/python-tests.txt; \
-	sed -nE 's/^([0-9]+) passed.*/\1/p' .build/python-tests.txt | tail -1 >> .build/checks.count
+	status=$$?; sed -nE 's/^([0-9]+) passed.*/\1/p' .build/python-tests.txt | tail -1 >> .build/checks.count; exit $$status
 
 # The README's first command: slotgated on its built-in platform simulator, a dozen agent jobs through it, the figures.
 # No API key, no network.
