@@ -103,16 +103,7 @@ extension EndToEnd {
                     _ = write.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
                 }
                 if halfClose { shutdown(fd, Int32(SHUT_WR)) }
-                var answer: [UInt8] = []
-                var buffer = [UInt8](repeating: 0, count: 65_536)
-                while true {
-                    let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-                    if count > 0 {
-                        answer.append(contentsOf: buffer[0..<count])
-                        continue
-                    }
-                    return (answer, !(count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)))
-                }
+                return RawSocket.readToClose(fd)
             }
             var replies: [HTTPReply] = []
             var rest = bytes[...]

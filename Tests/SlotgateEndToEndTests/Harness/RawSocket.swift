@@ -49,7 +49,12 @@ enum RawSocket {
             offset += sent
         }
         if halfClose { shutdown(fd, Int32(SHUT_WR)) }
+        return readToClose(fd)
+    }
 
+    /// Reads until the peer closes or the socket's read timeout passes without data. Returns everything read and
+    /// whether the peer closed (false: the read timed out with the connection still open).
+    static func readToClose(_ fd: Int32) -> (bytes: [UInt8], closedByPeer: Bool) {
         var answer: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65_536)
         while true {
