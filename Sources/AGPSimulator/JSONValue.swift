@@ -81,6 +81,11 @@ enum JSONValue: Sendable, Equatable, Codable {
         return nil
     }
 
+    var boolValue: Bool? {
+        if case .bool(let value) = self { return value }
+        return nil
+    }
+
     var intValue: Int? {
         switch self {
         case .int(let value): return value

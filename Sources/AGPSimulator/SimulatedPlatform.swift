@@ -25,6 +25,8 @@ public actor SimulatedPlatform {
     private let clock: @Sendable () -> Date
     /// Accepted Bearer keys; empty turns auth off. Fixed at creation.
     nonisolated let apiKeys: Set<String>
+    /// Resources served in parts, for pass-through tests (``ResourceShelf``).
+    nonisolated let resources = ResourceShelf()
 
     /// Creates a platform on the wall clock.
     /// - Parameter configuration: limits, timings and switches.

@@ -83,6 +83,14 @@ struct SimulatorRoutes: Sendable {
                 reply.status == 204 && ContinuousClock.now < deadline
             }
         }
+        router.get("/api/v2/sessions/{id}/resources/{name}") { request, context in
+            let key = "\(context.parameters.get("id") ?? "")/\(context.parameters.get("name") ?? "")"
+            return try await self.serve("other", request) { _ in
+                .detail(404, "Resource not found")
+            } answer: {
+                await self.resource(key)
+            }
+        }
         router.get("/api/v2/sessions/{id}/events") { request, context in
             let query = Self.query(request)
             return try await self.serveSession("other", request, context) { model, id, now in
@@ -97,11 +105,48 @@ struct SimulatorRoutes: Sendable {
         _ request: Request,
         _ body: @Sendable (_ caller: String) async throws -> APIReply
     ) async throws -> Response {
+        try await serve(route, request, body) { nil }
+    }
+
+    /// ``serve(_:_:_:)`` for a route that may answer with a response of its own (`answer`, nil for `body`'s reply).
+    private func serve(
+        _ route: String,
+        _ request: Request,
+        _ body: @Sendable (_ caller: String) async throws -> APIReply,
+        answer: @Sendable () async -> Response?
+    ) async throws -> Response {
         let admission = await self.platform.admit(route: route)
         try await Self.delay(admission.delay)
         if let fault = admission.reply { return Self.response(fault) }
         guard let caller = self.caller(of: request) else { return Self.response(.unauthorized) }
+        if let response = await answer() { return response }
         return Self.response(try await body(caller))
+    }
+
+    /// A resource defined through `/_sim`, streamed part by part (a held part waits for its release); nil when
+    /// none is defined under `key`. How the download ended is counted.
+    private func resource(_ key: String) async -> Response? {
+        let shelf = self.platform.resources
+        guard let resource = await shelf.resource(key) else { return nil }
+        var headers = HTTPFields()
+        headers[.contentType] = resource.contentType
+        return Response(
+            status: .ok,
+            headers: headers,
+            body: ResponseBody(contentLength: resource.contentType.hasPrefix("text/event-stream") ? nil : resource.bytes) { writer in
+                do {
+                    for index in 0..<resource.parts {
+                        await shelf.waitForPart(key, index)
+                        try await writer.write(ByteBuffer(bytes: ResourceShelf.part(resource, index)))
+                    }
+                    try await writer.finish(nil)
+                } catch {
+                    await shelf.finished(aborted: true)
+                    throw error
+                }
+                await shelf.finished(aborted: false)
+            }
+        )
     }
 
     /// ``serve(_:_:_:)`` for a `/sessions/{id}` route; a malformed id fails path validation with 422.
@@ -205,6 +250,29 @@ struct SimulatorRoutes: Sendable {
             let status = try await Self.controlBody(request)["status"]?.stringValue ?? "completed"
             guard await platform.finishSession(id, status: status) else { return Self.response(.sessionNotFound) }
             return Self.response(.json(200, .object(["id": .string(id), "status": .string(status)])))
+        }
+        router.post("/_sim/sessions/{id}/resources/{name}") { request, context in
+            // {"bytes": N, "parts": N, "held": Bool, "content_type": "..."}: defines a resource to download.
+            let key = "\(context.parameters.get("id") ?? "")/\(context.parameters.get("name") ?? "")"
+            let body = try await Self.controlBody(request)
+            let bytes = body["bytes"]?.intValue ?? 1024
+            let parts = body["parts"]?.intValue ?? 1
+            guard bytes >= parts, parts >= 1 else { return Self.response(.detail(400, "Expected bytes >= parts >= 1")) }
+            let contentType = body["content_type"]?.stringValue ?? "application/octet-stream"
+            let held = body["held"]?.boolValue ?? false
+            await platform.resources.define(key, .init(bytes: bytes, parts: parts, held: held, contentType: contentType))
+            return Self.response(.json(200, .object(["bytes": .int(bytes), "parts": .int(parts)])))
+        }
+        router.post("/_sim/sessions/{id}/resources/{name}/release") { request, context in
+            // {"parts": N}: sends N more held parts (default 1).
+            let key = "\(context.parameters.get("id") ?? "")/\(context.parameters.get("name") ?? "")"
+            let count = try await Self.controlBody(request)["parts"]?.intValue ?? 1
+            await platform.resources.release(key, count: count)
+            return Self.response(.json(200, .object(["released": .int(count)])))
+        }
+        router.get("/_sim/resources") { _, _ in
+            let downloads = await platform.resources.downloads
+            return Self.response(.json(200, .object(["completed": .int(downloads.completed), "aborted": .int(downloads.aborted)])))
         }
         router.post("/_sim/tokens") { request, _ in
             let body = try await Self.controlBody(request)

@@ -318,19 +318,67 @@ struct ProxyRoutes {
         let body = try await request.readBody(upTo: APILimits.proxyBodyBytes)
         let method = HTTPMethod(rawValue: request.method.rawValue)
         let headers = HTTPHeaders(request.headers.map { ($0.name.rawName, $0.value) })
+        let timeout = platform.configuration.requestTimeout + (Self.longPollWait(request.uri) ?? .zero)
         do {
-            let response = try await platform.forward(
+            if let uid = listOwnedBy {
+                // The list is read whole to keep the caller's own sessions.
+                let response = try await platform.forward(
+                    method: method,
+                    path: suffix + query,
+                    headers: headers,
+                    body: body.readableBytes > 0 ? body : nil,
+                    timeout: timeout
+                )
+                return try await ownSessions(response, uid: uid)
+            }
+            let response = try await platform.forwardStreaming(
                 method: method,
                 path: suffix + query,
                 headers: headers,
                 body: body.readableBytes > 0 ? body : nil,
-                timeout: Self.longPollWait(request.uri).map { platform.configuration.requestTimeout + $0 }
+                timeout: timeout
             )
-            if let uid = listOwnedBy { return try await ownSessions(response, uid: uid) }
-            return passThrough(response, lease: nil)
+            return streamed(response, idleLimit: timeout, route: "\(request.method.rawValue) \(raw)", channel: context.channel)
         } catch let error as AGPError {
             throw APIError.upstreamError("The platform could not be reached: \(error.description).")
         }
+    }
+
+    /// The platform's answer passed on as it arrives, whatever its size: its status, its headers (its
+    /// `Content-Length` too) and its body part by part. Between two parts the platform may take `idleLimit` (the
+    /// request's timeout), except in an event stream (`text/event-stream`), which lasts as long as the client
+    /// stays (its hang-up ends the request to the platform); past it the connection closes before the body's end,
+    /// so the client sees the answer cut short.
+    private func streamed(_ response: AGPStreamedResponse, idleLimit: Duration, route: String, channel: any Channel) -> Response {
+        var fields = Self.responseFields(response.headers)
+        if let length = response.headers.first(name: "Content-Length"), Int(length) != nil {
+            fields[.contentLength] = length
+        }
+        let isEventStream = response.headers.first(name: "Content-Type")?.lowercased().hasPrefix("text/event-stream") == true
+        let logger = api.logger
+        let body = response.body
+        return Response(
+            status: .init(code: response.status),
+            headers: fields,
+            body: ResponseBody { writer in
+                do {
+                    if isEventStream {
+                        try await BodyRelay.relay(body, idleLimit: nil, hangUp: { await hangUp(of: channel) }, to: &writer)
+                    } else {
+                        try await BodyRelay.relay(body, idleLimit: idleLimit, to: &writer)
+                    }
+                } catch is BodyRelay.Stalled {
+                    logger.warning(
+                        "the platform stopped sending a forwarded answer; the client's connection closes",
+                        metadata: ["route": "\(route)", "idle_s": "\(idleLimit.seconds)"]
+                    )
+                    throw BodyRelay.Stalled()
+                } catch is BodyRelay.ClientGone {
+                    logger.debug("the client hung up on a forwarded event stream; its request to the platform ends", metadata: ["route": "\(route)"])
+                    throw BodyRelay.ClientGone()
+                }
+            }
+        )
     }
 
     /// The wait a request asks the platform for (`wait_for_seconds`, the long-poll of `/sessions/{id}/changes`), so

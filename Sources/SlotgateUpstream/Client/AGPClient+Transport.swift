@@ -134,20 +134,10 @@ extension AGPClient {
         body: ByteBuffer?,
         route: String,
         timeout: Duration,
-        attempt: Int
+        attempt: Int,
+        forwarded: Bool = false
     ) async throws -> AGPResponse {
-        var request = HTTPClientRequest(url: url)
-        request.method = method
-        request.headers = headers
-        request.headers.replaceOrAdd(name: "Accept", value: "application/json")
-        request.headers.replaceOrAdd(name: "User-Agent", value: "slotgate")
-        if let key = configuration.apiKey {
-            request.headers.replaceOrAdd(name: "Authorization", value: key.authorizationHeader)
-        } else {
-            request.headers.remove(name: "Authorization")
-        }
-        if let body { request.body = .bytes(body) }
-
+        let request = prepare(method: method, url: url, headers: headers, body: body, forwarded: forwarded)
         var logger = logger
         logger[metadataKey: "agp.route"] = "\(route)"
         logger[metadataKey: "agp.attempt"] = "\(attempt)"
@@ -177,6 +167,63 @@ extension AGPClient {
             logger.debug("Platform request failed")
             throw failure
         }
+    }
+
+    /// Sends one request and returns as soon as the answer's head arrives (`timeout` covers the head only); the
+    /// body is read by the caller, part by part.
+    /// - Throws: ``AGPError`` of kind timeout or transport; `CancellationError`.
+    func streamedExchange(
+        method: HTTPMethod,
+        url: String,
+        headers: HTTPHeaders,
+        body: ByteBuffer?,
+        route: String,
+        timeout: Duration
+    ) async throws -> AGPStreamedResponse {
+        let request = prepare(method: method, url: url, headers: headers, body: body, forwarded: true)
+        var logger = logger
+        logger[metadataKey: "agp.route"] = "\(route)"
+        logger.trace("Platform request (streamed answer)")
+        let started = ContinuousClock.now
+        do {
+            // AsyncHTTPClient's deadline covers the head; the body then streams for as long as the platform sends it.
+            let response = try await httpClient.execute(request, timeout: .nanoseconds(timeout.nanoseconds))
+            logger[metadataKey: "agp.status"] = "\(response.status.code)"
+            logger[metadataKey: "agp.elapsed_ms"] = "\((ContinuousClock.now - started).milliseconds)"
+            logger.debug("Platform answered (head)")
+            configuration.onAnswer(route, Int(response.status.code))
+            return AGPStreamedResponse(status: Int(response.status.code), headers: response.headers, body: .init(base: response.body))
+        } catch {
+            if Task.isCancelled { throw CancellationError() }
+            configuration.onAnswer(route, 0)
+            let failure = classify(error, route: route, timeout: timeout, attempt: 1)
+            logger[metadataKey: "agp.error"] = "\(failure.kind)"
+            logger.debug("Platform request failed")
+            throw failure
+        }
+    }
+
+    /// The request as sent: the caller's headers with the daemon's `Authorization` (or none), `Accept` and
+    /// `User-Agent`.
+    private func prepare(method: HTTPMethod, url: String, headers: HTTPHeaders, body: ByteBuffer?, forwarded: Bool) -> HTTPClientRequest {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        request.headers = headers
+        // A forwarded request keeps the client's `Accept` and `User-Agent` (an event stream asks for
+        // `text/event-stream`); the daemon's own requests ask for JSON.
+        if !forwarded || !request.headers.contains(name: "Accept") {
+            request.headers.replaceOrAdd(name: "Accept", value: "application/json")
+        }
+        if !forwarded || !request.headers.contains(name: "User-Agent") {
+            request.headers.replaceOrAdd(name: "User-Agent", value: "slotgate")
+        }
+        if let key = configuration.apiKey {
+            request.headers.replaceOrAdd(name: "Authorization", value: key.authorizationHeader)
+        } else {
+            request.headers.remove(name: "Authorization")
+        }
+        if let body { request.body = .bytes(body) }
+        return request
     }
 
     private func classify(_ error: any Error, route: String, timeout: Duration, attempt: Int) -> AGPError {

@@ -222,7 +222,34 @@ public final class AGPClient: PlatformClient {
             body: body,
             route: route,
             timeout: timeout ?? configuration.requestTimeout,
-            attempt: 1
+            attempt: 1,
+            forwarded: true
+        )
+    }
+
+    /// Sends one request to the platform as ``forward(method:path:headers:body:timeout:)`` does, and returns when
+    /// the answer's head arrives: the body is read by the caller as the platform sends it, of any size.
+    /// - Parameters:
+    ///   - method: the method.
+    ///   - path: the path below the base URL, with its query if any.
+    ///   - headers: the client's headers.
+    ///   - body: the body, if any.
+    ///   - timeout: the time the head may take (default the configured request timeout).
+    public func forwardStreaming(
+        method: HTTPMethod,
+        path: String,
+        headers: HTTPHeaders,
+        body: ByteBuffer?,
+        timeout: Duration? = nil
+    ) async throws -> AGPStreamedResponse {
+        let suffix = path.hasPrefix("/") ? path : "/" + path
+        return try await streamedExchange(
+            method: method,
+            url: base + suffix,
+            headers: Self.passThroughHeaders(headers),
+            body: body,
+            route: "\(method.rawValue) (forwarded)",
+            timeout: timeout ?? configuration.requestTimeout
         )
     }
 }

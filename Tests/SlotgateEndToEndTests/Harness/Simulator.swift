@@ -103,6 +103,32 @@ final class Simulator: Sendable {
         return reply
     }
 
+    /// Defines a resource of session `session` to download through `GET /api/v2/sessions/{id}/resources/{name}`:
+    /// `bytes` bytes (byte `i` is `i % 251`) in `parts` parts; a held one sends each part after the first only once
+    /// released.
+    func defineResource(
+        session: String,
+        name: String,
+        bytes: Int,
+        parts: Int,
+        held: Bool = false,
+        contentType: String = "application/octet-stream"
+    ) async throws {
+        let body: [String: any Sendable] = ["bytes": bytes, "parts": parts, "held": held, "content_type": contentType]
+        _ = try await control(.POST, "/_sim/sessions/\(session)/resources/\(name)", body)
+    }
+
+    /// Sends `parts` more held parts of a resource.
+    func releaseResource(session: String, name: String, parts: Int = 1) async throws {
+        _ = try await control(.POST, "/_sim/sessions/\(session)/resources/\(name)/release", ["parts": parts])
+    }
+
+    /// How the simulator's resource downloads ended: written whole, or the reader gone first.
+    func resourceDownloads() async throws -> (completed: Int, aborted: Int) {
+        let json = try await control(.GET, "/_sim/resources").json ?? [:]
+        return (json["completed"] as? Int ?? -1, json["aborted"] as? Int ?? -1)
+    }
+
     func stats() async throws -> SimulatorStats {
         let reply = try await control(.GET, "/_sim/stats")
         return try JSONDecoder().decode(SimulatorStats.self, from: Data(reply.body))
