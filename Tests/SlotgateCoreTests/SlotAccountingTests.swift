@@ -276,6 +276,26 @@ import Testing
         #expect(machine.lease(late)?.state == .waiting)
     }
 
+    /// Issue 13: a 429 on a forwarded request that makes no session (a message restarting an ended session at the
+    /// limit) says the platform is full: no grant until a reading sent after it, and no lease changes.
+    @Test func a429OnAForwardedRouteFillsTheCountUntilAFreshReading() throws {
+        var machine = Fixture.machine(limit: 3)
+        let held = try machine.mustGrant(holder: "held", now: t0)
+        _ = machine.observe(Fixture.snapshot(at: t0, limit: 3, active: 0), now: t0)
+        let actions = machine.platformRefused(now: t0 + .seconds(1))
+        #expect(actions.upstream == [.pollNow])
+        #expect(machine.rejected429Total == 1)
+        #expect(machine.count(at: t0 + .seconds(1)).free == 0)
+        #expect(machine.lease(held.id)?.state == .granted)
+        let (waiting, _) = machine.take(holder: "next", wait: .seconds(60), now: t0 + .seconds(1))
+        #expect(machine.lease(waiting)?.state == .waiting)
+        // A reading sent before the 429 does not lift it; one sent after grants again.
+        _ = machine.observe(Fixture.snapshot(at: t0 + .milliseconds(500), limit: 3, active: 0), now: t0 + .seconds(2))
+        #expect(machine.lease(waiting)?.state == .waiting)
+        let fresh = machine.observe(Fixture.snapshot(at: t0 + .seconds(2), limit: 3, active: 1), now: t0 + .seconds(2))
+        #expect(fresh.granted.map(\.id) == [waiting])
+    }
+
     /// Issue 12, hole 8: several requests refused with 429 go back in the order they first had (first in,
     /// first out), ahead of requests that were never granted.
     @Test func requestsRefusedWith429KeepTheirOriginalOrder() throws {

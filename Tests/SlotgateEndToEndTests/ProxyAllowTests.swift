@@ -58,5 +58,23 @@ extension EndToEnd {
                 #expect(DaemonProcess.slots(try await daemon.status(), "held_by_leases") == 0, "a refused create takes no slot")
             }
         }
+
+        /// The accounting side (no grant until a reading sent after the 429) is `a429OnAForwardedRouteFillsTheCount…`.
+        @Test("a 429 on a forwarded route reaches its client unchanged, and the daemon takes it as the platform full")
+        func forwarded429() async throws {
+            var options = SimulatorOptions()
+            options.limit = 1
+            options.runMilliseconds = "100"
+            try await withStack(simulator: options) { simulator, daemon, _ in
+                // An ended session, then an outside one that takes the only slot: a message to the first would
+                // restart it past the limit, which the platform refuses with 429.
+                let first = try #require(try await simulator.createSession().json?["id"] as? String)
+                try await simulator.waitUntilTerminal(first)
+                _ = try await simulator.createExternal(count: 1, runMilliseconds: 600_000)
+                let reply = try await daemon.request(.POST, "/api/v2/sessions/\(first)/messages", json: ["type": "user_message", "message": "again"])
+                #expect(reply.status == 429, "the client asked for no slot: the platform's answer is its own (\(reply))")
+                #expect(daemon.child.stderr.text.contains("the platform answered 429 to a forwarded request"))
+            }
+        }
     }
 }

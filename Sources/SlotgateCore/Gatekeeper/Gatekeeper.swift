@@ -556,6 +556,13 @@ public actor Gatekeeper: PlatformObserver, Service {
         time.advanced(by: clock.now.duration(to: now))
     }
 
+    /// The platform answered 429 to a forwarded request other than a create (see
+    /// `GatekeeperStateMachine.platformRefused(now:)`): no grant until a reading sent after it.
+    public func platformRefused() async {
+        await execute(decide(naming: []) { machine, now in .success(((), machine.platformRefused(now: now))) }.actionsOrEmpty)
+        wake()
+    }
+
     public func observeTokens(_ reading: TokenReading) async {
         await execute(decide(naming: []) { machine, now in .success(((), machine.observeTokens(reading, now: now))) }.actionsOrEmpty)
         wake()

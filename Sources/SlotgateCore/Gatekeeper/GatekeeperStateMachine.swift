@@ -482,6 +482,16 @@ public struct GatekeeperStateMachine: Sendable {
         }
     }
 
+    /// The platform answered 429 to a forwarded request that makes no session (a message that would restart an
+    /// ended session at the limit, a capacity refusal): it says it is full. As after a refused create, every slot
+    /// counts as taken until a reading sent after now, which is read at once; no lease changes.
+    /// - Parameter now: the current time.
+    public mutating func platformRefused(now: Timestamp) -> [GatekeeperAction] {
+        rejected429Total += 1
+        saturatedSince = max(saturatedSince ?? now, now)
+        return [.upstream(.pollNow)]
+    }
+
     // MARK: Platform readings
 
     /// A poll's reading: the quota and the non-terminal sessions.

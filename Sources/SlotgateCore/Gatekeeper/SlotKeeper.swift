@@ -32,6 +32,8 @@ public protocol SlotKeeper: Actor, PlatformObserver {
     func beginCreate(_ id: LeaseID) async throws(GatekeeperError) -> Lease
     /// Records the outcome of a create made with a granted lease.
     func createOutcome(_ id: LeaseID, _ outcome: GatekeeperStateMachine.CreateOutcome) async throws(GatekeeperError) -> Lease
+    /// The platform answered 429 to a forwarded request other than a create: no grant until a fresh reading.
+    func platformRefused() async
     /// Waits for a lease sent back to the queue to be granted again.
     func awaitRequeued(_ id: LeaseID) async -> Result<Lease, GatekeeperError>
     /// A lease by id.

@@ -338,6 +338,12 @@ struct ProxyRoutes {
                 body: body.readableBytes > 0 ? body : nil,
                 timeout: timeout
             )
+            if response.status == 429 {
+                // The platform says it is full: the count is checked against a new reading before the next grant.
+                // The answer itself is the client's (it asked for no slot).
+                api.logger.notice("the platform answered 429 to a forwarded request; grants wait for a new reading", metadata: ["route": "\(raw)"])
+                await api.gatekeeper.platformRefused()
+            }
             return streamed(response, idleLimit: timeout, route: "\(request.method.rawValue) \(raw)", channel: context.channel)
         } catch let error as AGPError {
             throw APIError.upstreamError("The platform could not be reached: \(error.description).")
