@@ -148,7 +148,8 @@ public struct Daemon: Sendable {
         logger: Logger,
         onReady: @escaping @Sendable (SlotgateSettings) async -> Void
     ) async throws {
-        let metrics = SlotgateMetrics()
+        let sharedMode = !(settings.postgresURL ?? "").isEmpty
+        let metrics = SlotgateMetrics(sharedMode: sharedMode)
         let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
         do {
             var clientConfiguration = AGPClientConfiguration(
@@ -227,7 +228,7 @@ public struct Daemon: Sendable {
                 context.stateLock = stateLock
                 // The lease ledger (issue 5): opened, pruned and loaded before the gatekeeper exists, so the socket
                 // (and READY) come only after the load. See Daemon+Ledger.swift.
-                let ledger = try await openLedger(settings: settings, logger: logger)
+                let ledger = try await openLedger(settings: settings, logger: logger) { _ in metrics.ledgerWriteFailed() }
                 let gatekeeper = Gatekeeper(
                     settings: settings.gatekeeper,
                     host: settings.hostID,
