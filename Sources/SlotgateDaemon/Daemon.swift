@@ -344,6 +344,14 @@ public struct Daemon: Sendable {
         }
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = platformServices.map { .init(service: $0) } + [.init(service: server)]
         if let address = settings.metricsListen {
+            if !address.isLoopback {
+                // Only /metrics and /healthz are served there, but without authentication: the slot counts, the
+                // queue and the platform routes called are visible to anyone who can reach the port.
+                logger.warning(
+                    "metrics.listen is not a loopback address: /metrics and /healthz answer anyone who can reach it, without authentication",
+                    metadata: ["key": "metrics.listen", "address": "\(address)"]
+                )
+            }
             services.append(.init(service: makeMetricsServer(api, host: address.host, port: address.port)))
         }
         // The gatekeeper comes after the servers: it shuts down first and answers every parked request
