@@ -11,9 +11,23 @@ import Testing
 
 extension EndToEnd {
     /// `/metrics` as Prometheus users expect it (issue 14 item 5): every family with `# HELP` and `# TYPE`, served on
-    /// the socket and on `metrics.listen`, and a warning when that address is not loopback.
+    /// the socket and on `metrics.listen`, a warning when that address is not loopback, and the shipped dashboard and
+    /// alert rules naming only metrics the daemon exposes.
     @Suite("Metrics")
     struct Metrics {
+        /// The files under `contrib/` that name slotgate's metrics.
+        static let contribFiles = ["contrib/grafana/slotgate.json", "contrib/prometheus/slotgate-rules.yml"]
+
+        /// Every `slotgate_…` name in the shipped dashboard and alert rules.
+        static func contribMetricNames() throws -> [String: Set<String>] {
+            var names: [String: Set<String>] = [:]
+            for file in contribFiles {
+                let text = try String(contentsOf: Paths.packageRoot.appendingPathComponent(file), encoding: .utf8)
+                names[file] = Set(text.matches(of: /slotgate_[a-z0-9_]+/).map { String($0.output) })
+            }
+            return names
+        }
+
         /// Scrapes `url` until it answers 200 (the TCP listener starts in the same group as the socket, a moment apart).
         static func scrape(_ url: String) async throws -> HTTPReply {
             var reply: HTTPReply?
@@ -25,7 +39,7 @@ extension EndToEnd {
             return reply
         }
 
-        @Test("every family has HELP and TYPE, on the socket and on a loopback metrics.listen")
+        @Test("every family has HELP and TYPE, on the socket and on a loopback metrics.listen; contrib names only exposed metrics")
         func scrapedFamilies() async throws {
             let port = try unusedTCPPort()
             let listen = "127.0.0.1:\(port)"
@@ -60,6 +74,12 @@ extension EndToEnd {
                 #expect(socketReply.text.contains("slotgate_grants_total 1"), "\(socketReply.text)")
                 #expect(socketReply.text.contains("slotgate_wait_seconds_count 1"), "\(socketReply.text)")
 
+                let contrib = try Self.contribMetricNames()
+                for (file, names) in contrib.sorted(by: { $0.key < $1.key }) {
+                    #expect(names.count >= 8, "\(file) names \(names.sorted())")
+                    let unknown = names.filter { !exposition.exposes($0) }.sorted()
+                    #expect(unknown.isEmpty, "\(file) uses metrics the daemon does not expose: \(unknown)")
+                }
                 let stderr = daemon.child.stderr.tail(Int.max)
                 #expect(!stderr.contains("is not a loopback address"), "no warning for \(listen)")
                 #expect(try await daemon.release(lease["id"] as? String ?? "").status == 200)
