@@ -7,7 +7,12 @@ SHELL := /bin/bash
 SWIFT        ?= swift
 SWIFT_FORMAT ?= $(SWIFT) format
 PREFIX       ?= /usr/local
-APT_PACKAGES := libsystemd-dev libsqlite3-dev pkg-config postgresql python3-venv
+APT_PACKAGES := libsystemd-dev libsqlite3-dev pkg-config postgresql python3-venv prometheus
+# Packages installed for a tool only (prometheus: promtool, which checks contrib/prometheus): without their
+# recommends (prometheus-node-exporter), and their service neither started nor enabled (see deps). DPKG_MAINTSCRIPT_PACKAGE makes
+# deb-systemd-helper record the unit as disabled, so that an upgrade of the package does not enable it again.
+APT_TOOL_ONLY := prometheus
+PROMTOOL     ?= promtool
 PYTHON       ?= python3
 # The Python test environment (the official SDK, pytest), from Tests/python/requirements.txt and PyPI only.
 VENV         := .build/venv
@@ -20,7 +25,7 @@ PYTHON_CLIENT_FILES := $(shell find $(PYTHON_CLIENT)/pyproject.toml $(PYTHON_CLI
 # docs/openapi.yaml.
 E2E_ANSWERS  := $(CURDIR)/.build/e2e-answers.jsonl
 
-.PHONY: all deps build lint test bench clean demo install uninstall test-units test-systemd test-python soak fuzz
+.PHONY: all deps build lint test bench clean demo install uninstall test-units test-systemd test-python test-contrib soak fuzz
 
 # Install layout (make install PREFIX=/usr DESTDIR=pkgroot). Units, sysusers and tmpfiles go under
 # $(PREFIX)/lib, which systemd searches for /usr and /usr/local alike; the config is always
@@ -44,17 +49,42 @@ INSTALLED_FILES = $(BINDIR)/slotgated $(BINDIR)/slotgate \
 	$(SYSUSERSDIR)/slotgate.conf $(TMPFILESDIR)/slotgate.conf \
 	$(DOCDIR)/README.md $(DOCDIR)/docs/security.md $(DOCDIR)/docs/api.md $(DOCDIR)/docs/openapi.yaml \
 	$(DOCDIR)/slotgate.yaml \
+	$(DOCDIR)/contrib/grafana/slotgate.json $(DOCDIR)/contrib/prometheus/slotgate-rules.yml \
+	$(DOCDIR)/contrib/prometheus/slotgate-rules.test.yml \
 	$(BASHCOMPDIR)/slotgate $(ZSHCOMPDIR)/_slotgate $(FISHCOMPDIR)/slotgate.fish
 
 all: build
 
-# Debian packages the build needs; installed only when missing (apt-get update once, first).
+# Debian packages the build needs; installed only when missing (apt-get update once, first). A tool-only package
+# (APT_TOOL_ONLY) is installed with a policy-rc.d answering 101 (when the host has none), so its postinst starts no
+# service, and its unit is then disabled (deb-systemd-helper, update-rc.d), so no boot starts it either: nothing of
+# it runs, here or in the test-systemd container, which boots an overlay of this root. A package that was already
+# installed is left as it is.
 deps:
-	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@set -e; missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		if [ "$$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi; \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+		tools=""; others=""; \
+		for p in $$missing; do case " $(APT_TOOL_ONLY) " in *" $$p "*) tools="$$tools $$p";; *) others="$$others $$p";; esac; done; \
+		$$SUDO apt-get update -qq; \
+		if [ -n "$$others" ]; then DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$others; fi; \
+		if [ -n "$$tools" ]; then \
+			policy=/usr/sbin/policy-rc.d; added=""; \
+			if [ ! -e $$policy ]; then \
+				printf '#!/bin/sh\n# make deps: no service starts while a tool-only package installs\nexit 101\n' | $$SUDO tee $$policy >/dev/null; \
+				$$SUDO chmod 0755 $$policy; added=1; \
+			fi; \
+			status=0; DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$tools || status=$$?; \
+			if [ -n "$$added" ]; then $$SUDO rm -f $$policy; fi; \
+			for p in $$tools; do \
+				$$SUDO env DPKG_MAINTSCRIPT_PACKAGE="$$p" deb-systemd-helper disable "$$p.service" >/dev/null 2>&1 || true; \
+				$$SUDO systemctl disable --quiet "$$p.service" >/dev/null 2>&1 || true; \
+				$$SUDO update-rc.d "$$p" disable >/dev/null 2>&1 || true; \
+				echo "$$p: installed for its tools; its service is not started and not enabled"; \
+			done; \
+			exit $$status; \
+		fi; \
 	fi
 
 build: deps
@@ -81,6 +111,7 @@ test: build lint
 	echo "$${total:-0} passed, 0 failed"
 	@rm -f .build/checks.count
 	@$(MAKE) --no-print-directory test-python
+	@$(MAKE) --no-print-directory test-contrib
 	@$(MAKE) --no-print-directory test-units
 	@SYSTEMD_TEST_IF_ALLOWED=1 $(MAKE) --no-print-directory test-systemd
 	@total=$$(grep -E "Test run with [0-9]+ tests?" .build/test-output.txt | sed -E 's/.*Test run with ([0-9]+) tests?.*/\1/' | awk '{ n += $$1 } END { print n + 0 }'); \
@@ -105,6 +136,16 @@ $(VENV)/.client-installed: $(VENV)/.installed $(PYTHON_CLIENT_FILES)
 test-python: $(VENV)/.client-installed
 	@set -o pipefail; SLOTGATE_E2E_ANSWERS="$(E2E_ANSWERS)" $(VENV)/bin/python -m pytest -q -p no:cacheprovider $(PYTHON_TESTS) $(PYTHON_CLIENT)/tests 2>&1 | tee .build/python-tests.txt; \
 	status=$$?; sed -nE 's/^([0-9]+) passed.*/\1/p' .build/python-tests.txt | tail -1 >> .build/checks.count; exit $$status
+
+# The alert rules (promtool from Debian's prometheus package, see deps) and the Grafana dashboard's JSON. That
+# every slotgate_* name they use is one the daemon exposes is checked by an end-to-end test (MetricsTests.swift).
+test-contrib:
+	@set -e; \
+	$(PROMTOOL) check rules contrib/prometheus/slotgate-rules.yml; \
+	$(PROMTOOL) test rules contrib/prometheus/slotgate-rules.test.yml; \
+	$(PYTHON) -m json.tool contrib/grafana/slotgate.json >/dev/null; \
+	echo "ok: contrib/grafana/slotgate.json is JSON"; \
+	mkdir -p .build; echo 3 >> .build/checks.count
 
 # The README's first command: slotgated on its built-in platform simulator, a dozen agent jobs through it, the figures.
 # No API key, no network.
@@ -140,7 +181,7 @@ clean:
 	rm -rf .build
 
 # Binaries, units, sysusers/tmpfiles, completions generated by the CLI, the README and docs/ (security, the API
-# guide and its OpenAPI document), and the example
+# guide and its OpenAPI document), contrib/ (the Grafana dashboard, the Prometheus alert rules and their tests), and the example
 # config at /etc/slotgate/slotgate.yaml unless one is there. It changes nothing else: README "Install"
 # lists the steps after it (systemd-sysusers, the key, systemctl enable).
 install:
@@ -166,6 +207,9 @@ install:
 	install -D -m 0644 README.md "$(DESTDIR)$(DOCDIR)/README.md"; \
 	for d in security.md api.md openapi.yaml; do install -D -m 0644 "docs/$$d" "$(DESTDIR)$(DOCDIR)/docs/$$d"; done; \
 	install -D -m 0644 config/slotgate.yaml "$(DESTDIR)$(DOCDIR)/slotgate.yaml"; \
+	for c in grafana/slotgate.json prometheus/slotgate-rules.yml prometheus/slotgate-rules.test.yml; do \
+		install -D -m 0644 "contrib/$$c" "$(DESTDIR)$(DOCDIR)/contrib/$$c"; \
+	done; \
 	install -d -m 0755 "$(DESTDIR)$(BASHCOMPDIR)" "$(DESTDIR)$(ZSHCOMPDIR)" "$(DESTDIR)$(FISHCOMPDIR)"; \
 	"$$from/slotgate" --generate-completion-script bash > "$(DESTDIR)$(BASHCOMPDIR)/slotgate"; \
 	"$$from/slotgate" --generate-completion-script zsh > "$(DESTDIR)$(ZSHCOMPDIR)/_slotgate"; \
@@ -187,7 +231,8 @@ install:
 uninstall:
 	@set -euo pipefail; \
 	for f in $(INSTALLED_FILES); do rm -f "$(DESTDIR)$$f"; done; \
-	rmdir "$(DESTDIR)$(DOCDIR)/docs" "$(DESTDIR)$(DOCDIR)" 2>/dev/null || true; \
+	rmdir "$(DESTDIR)$(DOCDIR)/contrib/grafana" "$(DESTDIR)$(DOCDIR)/contrib/prometheus" "$(DESTDIR)$(DOCDIR)/contrib" \
+		"$(DESTDIR)$(DOCDIR)/docs" "$(DESTDIR)$(DOCDIR)" 2>/dev/null || true; \
 	echo "removed slotgate from $(DESTDIR)$(PREFIX); kept $(DESTDIR)$(CONFDIR) and /var/lib/slotgate"; \
 	if [ -z "$(DESTDIR)" ]; then echo "(stop it first: systemctl disable --now slotgated.socket slotgated.service; then systemctl daemon-reload)"; fi
 

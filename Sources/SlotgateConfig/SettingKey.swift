@@ -151,7 +151,7 @@ public struct SettingKey: Sendable, Hashable, CustomStringConvertible {
         case .postgresURL: "PostgreSQL connection URL for a fleet (postgres:// or postgresql://)"
         case .fallbackShare: "slots this host may use while the database is unreachable"
         case .hostID: "this host's name in the fleet; two daemons on one machine must set it"
-        case .metricsListen: "loopback host:port serving /metrics and /healthz over TCP"
+        case .metricsListen: "the TCP address (host:port) serving /metrics and /healthz, without authentication; warned about unless loopback"
         case .logLevel: "trace, debug, info, notice, warning, error or critical"
         }
     }

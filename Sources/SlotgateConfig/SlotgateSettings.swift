@@ -74,7 +74,8 @@ public struct SlotgateSettings: Sendable, Hashable {
     public var fallbackShare: Int
     /// `shared.host_id`: this host's name in the fleet.
     public var hostID: String
-    /// `metrics.listen`: the loopback address of `/metrics` and `/healthz`; nil is off.
+    /// `metrics.listen`: the TCP address of `/metrics` and `/healthz` (any address; the daemon warns unless it is
+    /// loopback); nil is off.
     public var metricsListen: ListenAddress?
     /// `log.level`: the log level.
     public var logLevel: Logger.Level

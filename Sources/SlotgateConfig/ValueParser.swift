@@ -103,11 +103,13 @@ enum ValueParser {
         return text
     }
 
-    /// A loopback `host:port`, or empty for none.
+    /// A `host:port` (any address; the daemon warns at start when it is not loopback), or empty for none.
     static func listenAddress(_ text: String) throws(ValueProblem) -> ListenAddress? {
         guard !text.isEmpty else { return nil }
         guard let address = ListenAddress(parsing: text) else {
-            throw ValueProblem("must be host:port on loopback (127.0.0.0/8, [::1] or localhost) with a port from 1 to 65535, or empty")
+            throw ValueProblem(
+                "must be host:port (an IPv4 address, [IPv6] or a host name, e.g. 127.0.0.1:9464) with a port from 1 to 65535, or empty"
+            )
         }
         return address
     }

@@ -29,12 +29,26 @@ extension Daemon {
     /// Opens `<state.dir>/ledger.sqlite`, prunes ended leases past `leases.retention_h`, and loads the rest.
     /// A ledger that cannot be opened stops the start with a message naming the file and `--reset-state`; with
     /// `--reset-state` it is moved aside and the daemon starts empty, which is logged at error level.
-    func openLedger(settings: SlotgateSettings, logger: Logger) async throws(StartError) -> Ledger {
+    /// - Parameters:
+    ///   - settings: the settings.
+    ///   - logger: the logger.
+    ///   - onWriteFailure: called on every failed write of the running ledger (`slotgate_ledger_write_errors_total`).
+    func openLedger(
+        settings: SlotgateSettings,
+        logger: Logger,
+        onWriteFailure: @escaping @Sendable (StoreError) -> Void = { _ in }
+    ) async throws(StartError) -> Ledger {
         let directory = settings.stateDirectory
         let started = ContinuousClock.now
         let store: SQLiteLeaseStore
         do {
-            store = try SQLiteLeaseStore(directory: directory, retention: settings.leaseRetention, fsync: settings.stateFsync, logger: logger)
+            store = try SQLiteLeaseStore(
+                directory: directory,
+                retention: settings.leaseRetention,
+                fsync: settings.stateFsync,
+                logger: logger,
+                onWriteFailure: onWriteFailure
+            )
             if resetState {
                 logger.notice("--reset-state: the lease ledger opened fine and is kept", metadata: ["path": "\(store.path)"])
             }
@@ -53,7 +67,13 @@ extension Daemon {
                 metadata: ["path": "\(error.path)", "moved_to": "\(moved ?? "-")", "reason": "\(error.description)"]
             )
             do {
-                store = try SQLiteLeaseStore(directory: directory, retention: settings.leaseRetention, fsync: settings.stateFsync, logger: logger)
+                store = try SQLiteLeaseStore(
+                    directory: directory,
+                    retention: settings.leaseRetention,
+                    fsync: settings.stateFsync,
+                    logger: logger,
+                    onWriteFailure: onWriteFailure
+                )
             } catch {
                 throw StartError(description: error.description, exitCode: 69)
             }

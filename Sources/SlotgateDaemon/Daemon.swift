@@ -148,7 +148,8 @@ public struct Daemon: Sendable {
         logger: Logger,
         onReady: @escaping @Sendable (SlotgateSettings) async -> Void
     ) async throws {
-        let metrics = SlotgateMetrics()
+        let sharedMode = !(settings.postgresURL ?? "").isEmpty
+        let metrics = SlotgateMetrics(sharedMode: sharedMode)
         let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
         do {
             var clientConfiguration = AGPClientConfiguration(
@@ -227,7 +228,7 @@ public struct Daemon: Sendable {
                 context.stateLock = stateLock
                 // The lease ledger (issue 5): opened, pruned and loaded before the gatekeeper exists, so the socket
                 // (and READY) come only after the load. See Daemon+Ledger.swift.
-                let ledger = try await openLedger(settings: settings, logger: logger)
+                let ledger = try await openLedger(settings: settings, logger: logger) { _ in metrics.ledgerWriteFailed() }
                 let gatekeeper = Gatekeeper(
                     settings: settings.gatekeeper,
                     host: settings.hostID,
@@ -343,6 +344,14 @@ public struct Daemon: Sendable {
         }
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = platformServices.map { .init(service: $0) } + [.init(service: server)]
         if let address = settings.metricsListen {
+            if !address.isLoopback {
+                // Only /metrics and /healthz are served there, but without authentication: the slot counts, the
+                // queue and the platform routes called are visible to anyone who can reach the port.
+                logger.warning(
+                    "metrics.listen is not a loopback address: /metrics and /healthz answer anyone who can reach it, without authentication",
+                    metadata: ["key": "metrics.listen", "address": "\(address)"]
+                )
+            }
             services.append(.init(service: makeMetricsServer(api, host: address.host, port: address.port)))
         }
         // The gatekeeper comes after the servers: it shuts down first and answers every parked request

@@ -33,6 +33,8 @@ public final class SQLiteLeaseStore: LeaseStore {
     private let lastPrune: Mutex<Timestamp>
     private let heldEnds = Mutex(HeldEnds())
     private let logger: Logger
+    /// Called with every failed write at run time, thrown or in the background (the daemon counts them).
+    private let onWriteFailure: @Sendable (StoreError) -> Void
 
     /// Opens (creating if needed) the ledger in `directory`, checks it and brings its schema up to date.
     /// - Parameters:
@@ -41,6 +43,8 @@ public final class SQLiteLeaseStore: LeaseStore {
     ///   - fsync: whether a commit waits for the disk (`synchronous=FULL`) or only for the OS (`NORMAL`).
     ///   - clock: the clock for pruning.
     ///   - logger: the logger.
+    ///   - onWriteFailure: called with every write, delete or prune that fails after the ledger is open, including
+    ///     the background commit of held ended leases, which throws to nobody.
     /// - Throws: `StoreError`: `unreadable`, `corrupt`, `newer_schema` (all resettable with `--reset-state`), or
     ///   `unwritable` (a read-only directory).
     public init(
@@ -48,13 +52,15 @@ public final class SQLiteLeaseStore: LeaseStore {
         retention: Duration? = nil,
         fsync: Bool = false,
         clock: any TimestampClock = WallClock(),
-        logger: Logger
+        logger: Logger,
+        onWriteFailure: @escaping @Sendable (StoreError) -> Void = { _ in }
     ) throws(StoreError) {
         let path = URL(fileURLWithPath: directory).appendingPathComponent(Self.fileName).path
         self.path = path
         self.retention = retention
         self.clock = clock
         self.logger = logger
+        self.onWriteFailure = onWriteFailure
         self.lastPrune = Mutex(clock.now)
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -153,7 +159,7 @@ public final class SQLiteLeaseStore: LeaseStore {
             // commit either way; on the daemon it runs on the request's event loop.
             try writeWithHeldEnds(rows)
         } catch {
-            throw Self.classify(error, path: path, opening: false)
+            throw failed(error)
         }
     }
 
@@ -201,7 +207,7 @@ public final class SQLiteLeaseStore: LeaseStore {
         } catch {
             logger.error(
                 "could not write ended leases to the ledger; they go with the next write",
-                metadata: ["path": "\(path)", "error": "\(Self.classify(error, path: path, opening: false))"]
+                metadata: ["path": "\(path)", "error": "\(failed(error))"]
             )
         }
     }
@@ -246,7 +252,7 @@ public final class SQLiteLeaseStore: LeaseStore {
                 for id in ids { try statement.execute(arguments: [id.rawValue]) }
             }
         } catch {
-            throw Self.classify(error, path: path, opening: false)
+            throw failed(error)
         }
         try await pruneIfDue()
     }
@@ -313,8 +319,15 @@ public final class SQLiteLeaseStore: LeaseStore {
             if deleted > 0 { logger.debug("pruned ended leases from the ledger", metadata: ["count": "\(deleted)"]) }
             return deleted
         } catch {
-            throw Self.classify(error, path: path, opening: false)
+            throw failed(error)
         }
+    }
+
+    /// Classifies a failed write and reports it to `onWriteFailure`.
+    private func failed(_ error: any Error) -> StoreError {
+        let classified = Self.classify(error, path: path, opening: false)
+        onWriteFailure(classified)
+        return classified
     }
 
     /// Prunes with the retention when the last prune is an hour old (the gatekeeper's forgets do most of the work;

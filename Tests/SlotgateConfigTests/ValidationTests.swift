@@ -27,9 +27,10 @@ struct ValidationTests {
         ("queue.max_per_holder", "-1"), ("queue.max_connections", "0"), ("tokens.min_remaining", "-1"),
         ("socket.max_connections_per_uid", "0"), ("socket.max_connections_per_uid", "many"), ("queue.max_per_uid", "-2"),
         ("state.fsync", "sometimes"), ("shared.fallback_share", "-1"), ("shared.host_id", "a b"),
-        ("metrics.listen", "0.0.0.0:9464"), ("metrics.listen", "10.0.0.1:80"), ("metrics.listen", "127.0.0.1"),
-        ("metrics.listen", "127.0.0.1:0"), ("metrics.listen", "localhost:70000"), ("metrics.listen", "example.com:80"),
-        ("metrics.listen", "[::2]:80"), ("log.level", "verbose"),
+        ("metrics.listen", "127.0.0.1"), ("metrics.listen", "127.0.0.1:0"), ("metrics.listen", "localhost:70000"),
+        ("metrics.listen", ":9464"), ("metrics.listen", "10.0.0:80"), ("metrics.listen", "256.0.0.1:80"),
+        ("metrics.listen", "[zz::1]:80"), ("metrics.listen", "[::1:80"), ("metrics.listen", "[10.0.0.1]:80"),
+        ("metrics.listen", "bad host:80"), ("metrics.listen", "-x.example:80"), ("log.level", "verbose"),
     ]
 
     @Test("A bad value from the environment names the key, the value and the variable", arguments: badValues)
@@ -94,11 +95,31 @@ struct ValidationTests {
         #expect(error?.description.contains("octal") == true)
     }
 
-    @Test("metrics.listen accepts loopback only", arguments: ["127.0.0.1:9464", "127.1.2.3:1", "localhost:9464", "[::1]:9464", "::1:9464"])
+    @Test(
+        "metrics.listen accepts loopback addresses, and knows them for loopback",
+        arguments: [
+            "127.0.0.1:9464", "127.1.2.3:1", "localhost:9464", "LocalHost:9464", "[::1]:9464", "::1:9464", "[::ffff:127.0.0.1]:9464",
+        ]
+    )
     func loopbackListen(text: String) async throws {
         let settings = try await load(environment: ["SLOTGATE_METRICS_LISTEN": text])
         let address = try #require(settings.metricsListen)
-        #expect(["127.0.0.1", "127.1.2.3", "localhost", "::1"].contains(address.host))
+        #expect(address.isLoopback, "\(address)")
+        #expect(ListenAddress(parsing: address.description) == address)
+    }
+
+    @Test(
+        "metrics.listen accepts any other address (the daemon warns at start), and knows it is not loopback",
+        arguments: [
+            ("0.0.0.0:9464", "0.0.0.0"), ("10.0.0.1:80", "10.0.0.1"), ("[::]:9464", "::"), (":::9464", "::"), ("[::2]:80", "::2"),
+            ("[2001:DB8::5]:9100", "2001:db8::5"), ("metrics.Example.com:80", "metrics.example.com"), ("prom-1:9464", "prom-1"),
+        ]
+    )
+    func anyListen(text: String, host: String) async throws {
+        let settings = try await load(environment: ["SLOTGATE_METRICS_LISTEN": text])
+        let address = try #require(settings.metricsListen)
+        #expect(address.host == host)
+        #expect(!address.isLoopback, "\(address)")
         #expect(ListenAddress(parsing: address.description) == address)
     }
 

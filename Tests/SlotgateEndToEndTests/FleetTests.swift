@@ -76,6 +76,13 @@ extension EndToEnd {
                 // The whole fleet polls like one daemon: quota reads come from one host at a time.
                 let leases = try #require(try await daemons[1].get("/v1/leases").json?["leases"] as? [[String: Any]])
                 #expect(leases.allSatisfy { ($0["host"] as? String)?.hasPrefix("host-") == true })
+                // Shared mode adds the fleet's families, each with HELP and TYPE like every other.
+                let metrics = Exposition(try await daemons[1].get("/metrics").text)
+                #expect(metrics.problems.isEmpty, "\(metrics.problems)")
+                #expect(Set(metrics.help.keys) == Set(metrics.types.keys))
+                for family in ["slotgate_fleet_decisions_total", "slotgate_fleet_db_statements_total"] {
+                    #expect(metrics.types[family] == "counter" && metrics.help[family]?.isEmpty == false, "\(family)")
+                }
             }
         }
 

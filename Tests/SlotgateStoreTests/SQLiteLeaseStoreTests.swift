@@ -7,6 +7,7 @@
 
 import Foundation
 import SlotgateCore
+import Synchronization
 import Testing
 
 @testable import SlotgateStore
@@ -248,6 +249,31 @@ struct SQLiteLeaseStoreTests {
         await #expect(throws: StoreError.self) { try await store.forget([kept.id]) }
         try await store.unsafeExecute("PRAGMA query_only = 0")
         #expect(try await store.load() == [kept])
+    }
+
+    @Test("every failed write is reported to onWriteFailure (slotgate_ledger_write_errors_total), the background commit of ended leases too")
+    func failedWritesAreReported() async throws {
+        let directory = try ScratchDirectory()
+        defer { directory.remove() }
+        let failures = Mutex<[String]>([])
+        let store = try SQLiteLeaseStore(directory: directory.path, logger: Sample.logger) { error in
+            failures.withLock { $0.append(error.code) }
+        }
+        let kept = Sample.granted(1)
+        try await store.write([kept])
+        try await store.forget([Sample.granted(9).id])
+        #expect(failures.withLock { $0 }.isEmpty)
+        try await store.unsafeExecute("PRAGMA query_only = 1")
+        _ = try? await store.write([Sample.granted(2)])
+        #expect(failures.withLock { $0.count } == 1)
+        _ = try? await store.forget([kept.id])
+        #expect(failures.withLock { $0.count } == 2)
+        // An ended lease is held and its write returns at once; the commit that fails throws to nobody.
+        try await store.write([Sample.ended(3, at: Sample.start)])
+        store.flush()
+        #expect(failures.withLock { $0.count } >= 3)
+        try await store.unsafeExecute("PRAGMA query_only = 0")
+        #expect(failures.withLock { $0 }.allSatisfy { $0 == "write_failed" || $0 == "unwritable" }, "\(failures.withLock { $0 })")
     }
 
     @Test("a ledger at its size limit makes write throw (SQLITE_FULL); earlier leases stay")

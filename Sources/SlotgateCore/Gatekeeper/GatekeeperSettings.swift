@@ -63,7 +63,7 @@ public struct RoomShare: Sendable, Hashable {
 }
 
 /// Why grants are paused, as `/v1/status` shows it in `paused_by`.
-public enum PauseReason: String, Sendable, Hashable {
+public enum PauseReason: String, Sendable, Hashable, CaseIterable {
     /// No trustworthy quota reading yet, or it is too old.
     case upstreamUnavailable = "upstream_unavailable"
     /// The token allowance is at or below `tokens.min_remaining`.

@@ -89,10 +89,10 @@ public func makeAPIServer(
     }
 }
 
-/// Builds the optional loopback TCP listener for `/metrics` and `/healthz` (`metrics.listen`).
+/// Builds the optional TCP listener for `/metrics` and `/healthz` (`metrics.listen`). Nothing else is served there.
 /// - Parameters:
 ///   - api: what the routes need.
-///   - host: a loopback address.
+///   - host: the address or host name to bind.
 ///   - port: the port.
 public func makeMetricsServer(_ api: APIContext, host: String, port: Int) -> some Service {
     Application(
