@@ -137,13 +137,15 @@ make --no-print-directory -s install DESTDIR="$dest" PREFIX="$PREFIX" INSTALL_BI
 grep -q "the operator's edit" "$dest/etc/slotgate/slotgate.yaml" || fail "make install overwrote an existing config"
 ok "make install keeps an existing /etc/slotgate/slotgate.yaml"
 
-# 4. systemd-analyze verify on the installed units, ExecStart pointing into DESTDIR.
+# 4. systemd-analyze verify on the installed units, ExecStart pointing into DESTDIR; it runs man for each
+#    Documentation=man:… line, so MANPATH adds the DESTDIR's pages (slotgated(8)) to the system's.
 verify="$work/verify"
 mkdir -p "$verify"
 for u in slotgated.service slotgated.socket; do
     sed -E "s#^(ExecStart|ExecReload)=$PREFIX/bin/#\1=$dest$PREFIX/bin/#" "$dest$PREFIX/lib/systemd/system/$u" >"$verify/$u"
 done
-if ! out=$(cd "$verify" && systemd-analyze verify ./slotgated.socket ./slotgated.service 2>&1) || [ -n "$out" ]; then
+if ! out=$(cd "$verify" && MANPATH="$dest$PREFIX/share/man:" systemd-analyze verify ./slotgated.socket ./slotgated.service 2>&1) ||
+    [ -n "$out" ]; then
     echo "$out" >&2
     fail "systemd-analyze verify reported problems"
 fi
