@@ -177,7 +177,7 @@ for heading in NAME SYNOPSIS DESCRIPTION SIGNALS ENVIRONMENT FILES "EXIT STATUS"
     grep -qx "$heading" <<<"$daemon_page" || fail "slotgated(8) has no $heading section"
 done
 for text in "--check-config" "SIGHUP" "SLOTGATE_API_KEY" "/var/lib/slotgate/ledger.sqlite" \
-    "$PREFIX/lib/systemd/system/slotgated.service" "$PREFIX/share/doc/slotgate/slotgate.yaml" "EX_CONFIG" "slotgate(1)"; do
+    "units, in $PREFIX/lib/systemd/system" "$PREFIX/share/doc/slotgate/slotgate.yaml" "EX_CONFIG" "slotgate(1)"; do
     grep -qF -- "$text" <<<"$daemon_page" || fail "slotgated(8) does not mention $text"
 done
 grep -qE '^ +78 +The configuration is refused' <<<"$daemon_page" || fail "slotgated(8) does not give exit status 78"
