@@ -13,7 +13,8 @@ does, on the binaries that are installed, and finishes what it leaves:
     line starts a line of its own, as mdoc wants;
   - a page with a hand-written docs/man/<page>.<section>.mdoc (slotgated.8.mdoc: signals, environment, files,
     exit status; slotgate.1.mdoc) gets its sections in place of the generated EXIT STATUS, with @NAME@ replaced
-    by the install's directories; its SEE ALSO takes in the generated one (the subcommands' pages).
+    by the install's directories; its SEE ALSO takes in the generated one (the subcommands' pages);
+  - a subcommand's page refers to its parent's (slotgate.run(1) to slotgate(1)) in a SEE ALSO of its own.
 
 Usage: docs/man/manpages.py --tool GENERATE_MANUAL --bin DIR --out DIR [--date YYYY-MM-DD] [--set NAME=VALUE ...]
 Writes OUT/man1/slotgate.1, OUT/man1/slotgate.<subcommand>.1 and OUT/man8/slotgated.8, and lists them on stdout.
@@ -76,8 +77,9 @@ def dump(binary):
     json.dump(info, sys.stdout)
 
 
-def finished(page, fragment, values):
-    """generate-manual's mdoc with paragraphs, literal displays and the hand-written sections."""
+def finished(page, fragment, values, parent=None):
+    """generate-manual's mdoc with paragraphs, literal displays and the hand-written sections; a subcommand's page
+    refers to its parent's (`parent`: name and section), which generate-manual leaves out."""
     out = []
     block = []  # indented text lines waiting to become a literal display
 
@@ -126,6 +128,8 @@ def finished(page, fragment, values):
             references.sort(key=lambda reference: (int(reference[1]), reference[0]))
             out[see_also[0] + 1:see_also[0] + 1] = [f".Xr {name} {section}" + (" ," if i < len(references) - 1 else "")
                                                     for i, (name, section) in enumerate(references)]
+    if parent and not any(line in ('.Sh "SEE ALSO"', ".Sh SEE ALSO") for line in out):
+        out += ['.Sh "SEE ALSO"', f".Xr {parent[0]} {parent[1]}"]
     text = "\n".join(out) + "\n"
     for name, value in values.items():
         text = text.replace(f"@{name}@", value)
@@ -186,7 +190,8 @@ def main():
                 fragment_path = os.path.join(HERE, f"{page}.mdoc")
                 fragment = open(fragment_path).read() if os.path.exists(fragment_path) else None
                 with open(os.path.join(generated, page)) as f:
-                    text = finished(f.read(), fragment, values)
+                    parent = page.rsplit(".", 2)[0] if page.count(".") > 1 else None
+                    text = finished(f.read(), fragment, values, parent=(parent, section) if parent else None)
                 path = os.path.join(target, page)
                 with open(path, "w") as f:
                     f.write(text)
