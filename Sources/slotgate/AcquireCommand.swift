@@ -17,6 +17,10 @@ struct AcquireCommand: AsyncParsableCommand {
         discussion: """
             The lease is granted to this command but outlives it: bind it to a session (slotgate bind, or the \
             Slotgate-Lease header of the proxy), renew it before its TTL runs out, and release it when done.
+
+            Examples:
+              lease=$(slotgate acquire --holder nightly --priority 5 --wait 600)
+              slotgate acquire --wait 0 --ttl 300 --json
             """
     )
 

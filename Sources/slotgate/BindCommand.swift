@@ -12,12 +12,17 @@ import SlotgateClient
 struct BindCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bind",
-        abstract: "Attach a platform session to a granted lease; the slot then frees when the session ends."
+        abstract: "Attach a platform session to a granted lease; the slot then frees when the session ends.",
+        discussion: """
+            Examples:
+              slotgate bind "$lease" "$session_id"
+              slotgate bind --json "$lease" "$session_id"
+            """
     )
 
     @OptionGroup var connection: ConnectionOptions
 
-    @Argument(help: "The lease id (lse_…).")
+    @Argument(help: "The lease id, as acquire printed it (lse_...).")
     var lease: String
 
     @Argument(help: "The platform session id.")

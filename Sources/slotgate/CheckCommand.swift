@@ -17,9 +17,11 @@ struct CheckCommand: AsyncParsableCommand {
             Prints one line either way. Grants pause while the daemon has no fresh reading of the platform's quota, while \
             the token allowance is below tokens.min_remaining, and while it shuts down (`slotgate status` shows the reason).
 
+            A unit that must not start while grants are paused can say ExecStartPre=/usr/local/bin/slotgate check.
+
             Examples:
               slotgate check && echo ok
-              ExecStartPre=/usr/local/bin/slotgate check   (in a unit that must not start while grants are paused)
+              until slotgate check; do sleep 5; done
             """
     )
 

@@ -20,6 +20,10 @@ struct DemoCommand: AsyncParsableCommand {
             create their sessions through the proxy, work for 1 to 3 s and end them. The summary counts the \
             creates the platform refused (0) and the slot utilization. Exits 0 when every job ran, none was \
             refused and the limit was never passed.
+
+            Examples:
+              slotgate demo
+              slotgate demo --limit 5 --seed 42
             """
     )
 

@@ -13,7 +13,12 @@ import SlotgateClient
 struct LeasesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "leases",
-        abstract: "List live and recently ended leases, and the requests waiting for a slot."
+        abstract: "List live and recently ended leases, and the requests waiting for a slot.",
+        discussion: """
+            Examples:
+              slotgate leases
+              slotgate leases --all --json
+            """
     )
 
     @OptionGroup var connection: ConnectionOptions

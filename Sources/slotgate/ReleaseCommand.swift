@@ -12,12 +12,17 @@ import SlotgateClient
 struct ReleaseCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "release",
-        abstract: "Release a lease. A bound lease whose session still runs drains: its slot frees when the session ends."
+        abstract: "Release a lease. A bound lease whose session still runs drains: its slot frees when the session ends.",
+        discussion: """
+            Examples:
+              slotgate release "$lease"
+              slotgate release --cancel-session "$lease"
+            """
     )
 
     @OptionGroup var connection: ConnectionOptions
 
-    @Argument(help: "The lease id (lse_…).")
+    @Argument(help: "The lease id, as acquire printed it (lse_...).")
     var lease: String
 
     @Flag(name: .customLong("cancel-session"), help: "Also ask the platform to cancel the bound session.")

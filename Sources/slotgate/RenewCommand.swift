@@ -12,12 +12,17 @@ import SlotgateClient
 struct RenewCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "renew",
-        abstract: "Push an unbound lease's expiry out by its claim TTL (a bound lease needs no renewal)."
+        abstract: "Push an unbound lease's expiry out by its claim TTL (a bound lease needs no renewal).",
+        discussion: """
+            Examples:
+              slotgate renew "$lease"
+              while sleep 20; do slotgate renew "$lease" >/dev/null || break; done
+            """
     )
 
     @OptionGroup var connection: ConnectionOptions
 
-    @Argument(help: "The lease id (lse_…).")
+    @Argument(help: "The lease id, as acquire printed it (lse_...).")
     var lease: String
 
     @Flag(name: .long, help: "Print the lease as the daemon's JSON.")

@@ -21,13 +21,17 @@ struct RunCommand: AsyncParsableCommand {
             renewed while the command runs and released when it exits. SIGINT, SIGTERM, SIGHUP and SIGQUIT are \
             passed on to the command. slotgate exits with the command's status (128+N if signal N killed it); \
             126 or 127 if it cannot be started.
+
+            Examples:
+              slotgate run --holder nightly -- ./agent.sh --task 42
+              slotgate run --priority 5 --wait 60 -- python3 agent.py
             """
     )
 
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var request: RequestOptions
 
-    @Argument(parsing: .remaining, help: "The command and its arguments, after -- (slotgate run [options] -- COMMAND …).")
+    @Argument(parsing: .remaining, help: "The command and its arguments, after -- (slotgate run [options] -- COMMAND ...).")
     var command: [String] = []
 
     /// The command without the `--` that separates it from slotgate's options.

@@ -20,7 +20,7 @@ struct Slotgate: AsyncParsableCommand {
 
             Exit codes:
               0    success; run: the command's own status (128+N if signal N killed it)
-              1    any other API error (lease_not_found, lease_conflict, …)
+              1    any other API error (lease_not_found, lease_conflict, ...)
               65   the daemon refused the request as malformed (HTTP 400, 413)
               69   slotgated cannot be reached (no socket, refused, permission denied)
               75   try again later: HTTP 503 (wait_timeout, queue_full, shutting_down,
@@ -30,6 +30,10 @@ struct Slotgate: AsyncParsableCommand {
                    or a member of socket.admin_group may bind, renew or release it
               126  run: the command cannot be executed
               127  run: the command was not found
+
+            Examples:
+              slotgate status
+              slotgate run --holder nightly -- ./agent.sh --task 42
             """,
         version: Daemon.version,
         subcommands: [

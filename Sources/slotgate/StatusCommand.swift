@@ -13,7 +13,12 @@ import SlotgateClient
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Show slots in use, the platform's limit and health, tokens and the queue."
+        abstract: "Show slots in use, the platform's limit and health, tokens and the queue.",
+        discussion: """
+            Examples:
+              slotgate status --watch
+              slotgate --socket /tmp/slotgate.sock status --json
+            """
     )
 
     @OptionGroup var connection: ConnectionOptions

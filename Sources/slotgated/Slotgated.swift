@@ -21,6 +21,10 @@ struct Slotgated: AsyncParsableCommand {
             Settings come from built-in defaults, the YAML file, SLOTGATE_* environment variables and these flags,
             later ones winning. The API key comes from the systemd credential agp-api-key or from SLOTGATE_API_KEY,
             H_API_KEY or HAI_API_KEY. SIGHUP re-reads the settings; SIGTERM stops.
+
+            Examples:
+              slotgated --check-config --config /etc/slotgate/slotgate.yaml
+              SLOTGATE_UPSTREAM_SIMULATE=true slotgated --socket /tmp/slotgate.sock --state-dir /tmp/slotgate-state
             """,
         version: Daemon.version
     )

@@ -2,8 +2,9 @@
 # slotgated under a real systemd manager (make test-systemd; root).
 #
 # Boots systemd in systemd-nspawn on an overlay of this machine's root (tmpfs upper layer: the host is
-# not changed), installs the units and binaries with `make install`, runs the operator's steps of the
+# not changed), installs the units, binaries and man pages with `make install`, runs the operator's steps of the
 # README (systemd-sysusers, systemd-tmpfiles, a key in /etc/slotgate/agp-api-key mode 0600), then:
+#   - man slotgated, man slotgate and man slotgate.run find the installed pages;
 #   - systemctl start slotgated.socket: the socket is root:slotgate 0660, the service is not running;
 #   - the first connect starts the service, which answers it and reaches active (running), with the
 #     daemon's STATUS= line in `systemctl status` (start-to-READY time printed);
@@ -212,6 +213,17 @@ inside getent passwd slotgate >/dev/null || fail "systemd-sysusers did not creat
 [ "$(inside stat -c '%a %U %G' /etc/slotgate)" = "750 root slotgate" ] || fail "/etc/slotgate is not 0750 root:slotgate after systemd-tmpfiles"
 [ "$(inside stat -c '%a %U %G' /etc/slotgate/slotgate.yaml)" = "640 root slotgate" ] || fail "slotgate.yaml is not 0640 root:slotgate"
 ok "systemd-sysusers creates slotgate; systemd-tmpfiles makes /etc/slotgate 0750 root:slotgate"
+
+# The operator's `man slotgated`, `man slotgate`, and the unit's Documentation=man:slotgated(8).
+# (Debian links /usr/local/man to share/man, and man may name either.)
+man_finds() { inside sh -c 'readlink -f "$(man -w "$1")"' _ "$1"; }
+[ "$(man_finds slotgated)" = /usr/local/share/man/man8/slotgated.8 ] || fail "man -w slotgated: $(inside man -w slotgated 2>&1)"
+[ "$(man_finds slotgate)" = /usr/local/share/man/man1/slotgate.1 ] || fail "man -w slotgate: $(inside man -w slotgate 2>&1)"
+[ "$(man_finds slotgate.run)" = /usr/local/share/man/man1/slotgate.run.1 ] || fail "man -w slotgate.run: $(inside man -w slotgate.run 2>&1)"
+grep -q "^SIGNALS" <<<"$(inside env MANWIDTH=80 man slotgated 2>&1)" || fail "man slotgated does not show its SIGNALS section"
+grep -qx "Documentation=man:slotgated(8)" "$root/usr/local/lib/systemd/system/slotgated.service" ||
+    fail "slotgated.service does not name man:slotgated(8)"
+ok "man slotgated, man slotgate and man slotgate.run find the installed pages"
 
 inside systemctl start slotgated.socket || fail "systemctl start slotgated.socket failed"
 [ "$(inside stat -c '%a %U %G %F' /run/slotgate/slotgate.sock)" = "660 root slotgate socket" ] ||

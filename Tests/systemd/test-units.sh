@@ -4,11 +4,14 @@
 #      and the README's key table is the generated one;
 #   2. slotgated starts with the example config unchanged and answers /v1/status;
 #   3. `make install DESTDIR=tmp` lays out every file (units with the bin path substituted,
-#      sysusers, tmpfiles, completions, docs, config), keeps an existing config, and
+#      sysusers, tmpfiles, completions, man pages, docs, config), keeps an existing config, and
 #      `make uninstall` removes exactly what it added;
 #   4. `systemd-analyze verify` passes on the installed units (a copy whose ExecStart points into
 #      DESTDIR, since verify needs the binary at that path);
-#   5. `systemd-analyze security --offline=yes --threshold=20` passes (exposure <= 2.0).
+#   5. `systemd-analyze security --offline=yes --threshold=20` passes (exposure <= 2.0);
+#   6. the installed man pages: `man` finds them under the DESTDIR's share/man, mandoc -T lint and
+#      groff report nothing, every command's page has its examples, slotgated(8) its signals,
+#      environment, files and exit status with the install's paths.
 # Usage: Tests/systemd/test-units.sh [DIR holding built slotgated and slotgate, default .build/debug]
 set -euo pipefail
 
@@ -35,6 +38,9 @@ for b in slotgated slotgate; do
     [ -x "$BIN_DIR/$b" ] || fail "$BIN_DIR/$b is missing (swift build first)"
 done
 command -v systemd-analyze >/dev/null || fail "systemd-analyze is missing (apt-get install systemd)"
+for tool in man mandoc groff; do
+    command -v $tool >/dev/null || fail "$tool is missing (make deps, or apt-get install man-db mandoc)"
+done
 
 # 1. The example config and the README table against SettingKey.swift.
 python3 Tests/systemd/settingkeys.py check-config config/slotgate.yaml || fail "config/slotgate.yaml disagrees with SettingKey.swift"
@@ -101,8 +107,15 @@ expected=(
     "0644 $PREFIX/share/bash-completion/completions/slotgate"
     "0644 $PREFIX/share/zsh/site-functions/_slotgate"
     "0644 $PREFIX/share/fish/vendor_completions.d/slotgate.fish"
+    "0644 $PREFIX/share/man/man8/slotgated.8"
+    "0644 $PREFIX/share/man/man1/slotgate.1"
     "0640 /etc/slotgate/slotgate.yaml"
 )
+# One page per subcommand, as `slotgate --help` lists them (a subcommand without a page, or a page without a
+# subcommand, fails here).
+subcommands=$("$BIN_DIR/slotgate" --help | sed -n '/^SUBCOMMANDS:/,/^$/p' | sed -nE 's/^  ([a-z-]+) .*/\1/p' | grep -vx help)
+[ "$(echo "$subcommands" | wc -l)" -ge 9 ] || fail "slotgate --help lists too few subcommands: $subcommands"
+for sub in $subcommands; do expected+=("0644 $PREFIX/share/man/man1/slotgate.$sub.1"); done
 for entry in "${expected[@]}"; do
     mode=${entry%% *} path=${entry#* }
     [ -f "$dest$path" ] && [ -s "$dest$path" ] || fail "make install did not lay out $path"
@@ -127,13 +140,15 @@ make --no-print-directory -s install DESTDIR="$dest" PREFIX="$PREFIX" INSTALL_BI
 grep -q "the operator's edit" "$dest/etc/slotgate/slotgate.yaml" || fail "make install overwrote an existing config"
 ok "make install keeps an existing /etc/slotgate/slotgate.yaml"
 
-# 4. systemd-analyze verify on the installed units, ExecStart pointing into DESTDIR.
+# 4. systemd-analyze verify on the installed units, ExecStart pointing into DESTDIR; it runs man for each
+#    Documentation=man:… line, so MANPATH adds the DESTDIR's pages (slotgated(8)) to the system's.
 verify="$work/verify"
 mkdir -p "$verify"
 for u in slotgated.service slotgated.socket; do
     sed -E "s#^(ExecStart|ExecReload)=$PREFIX/bin/#\1=$dest$PREFIX/bin/#" "$dest$PREFIX/lib/systemd/system/$u" >"$verify/$u"
 done
-if ! out=$(cd "$verify" && systemd-analyze verify ./slotgated.socket ./slotgated.service 2>&1) || [ -n "$out" ]; then
+if ! out=$(cd "$verify" && MANPATH="$dest$PREFIX/share/man:" systemd-analyze verify ./slotgated.socket ./slotgated.service 2>&1) ||
+    [ -n "$out" ]; then
     echo "$out" >&2
     fail "systemd-analyze verify reported problems"
 fi
@@ -146,6 +161,42 @@ if ! out=$(cd "$verify" && systemd-analyze security --offline=yes --threshold=20
 fi
 score=$(echo "$out" | sed -nE 's/.*Overall exposure level for slotgated.service: ([0-9.]+) .*/\1/p')
 ok "systemd-analyze security --offline=yes --threshold=20: exposure $score (at most 2.0)"
+
+# 6. The man pages as installed: man finds them, they render without a warning, and say what they must.
+mandir="$dest$PREFIX/share/man"
+pages=$(cd "$dest" && find ".$PREFIX/share/man" -type f | sed 's|^\.||' | sort)
+for page in $pages; do
+    out=$(mandoc -T lint -W warning "$dest$page" 2>&1) || true
+    [ -z "$out" ] || { echo "$out" >&2; fail "mandoc -T lint: $page"; }
+    out=$(LC_ALL=C.UTF-8 groff -mandoc -ww -z "$dest$page" 2>&1) || fail "groff cannot render $page"
+    [ -z "$out" ] || { echo "$out" >&2; fail "groff warns about $page"; }
+    ! grep -n '@[A-Z]*@' "$dest$page" || fail "$page still holds an @…@ placeholder"
+done
+render() { MANPATH="$mandir" MANWIDTH=100 LC_ALL=C.UTF-8 man "$@" 2>&1; }
+[ "$(MANPATH="$mandir" man -w slotgate)" = "$mandir/man1/slotgate.1" ] || fail "man -w slotgate does not find $mandir/man1/slotgate.1"
+[ "$(MANPATH="$mandir" man -w slotgated)" = "$mandir/man8/slotgated.8" ] || fail "man -w slotgated does not find $mandir/man8/slotgated.8"
+daemon_page=$(render 8 slotgated)
+for heading in NAME SYNOPSIS DESCRIPTION SIGNALS ENVIRONMENT FILES "EXIT STATUS" "SEE ALSO"; do
+    grep -qx "$heading" <<<"$daemon_page" || fail "slotgated(8) has no $heading section"
+done
+for text in "--check-config" "SIGHUP" "SLOTGATE_API_KEY" "/var/lib/slotgate/ledger.sqlite" \
+    "units, in $PREFIX/lib/systemd/system" "$PREFIX/share/doc/slotgate/slotgate.yaml" "EX_CONFIG" "slotgate(1)"; do
+    grep -qF -- "$text" <<<"$daemon_page" || fail "slotgated(8) does not mention $text"
+done
+grep -qE '^ +78 +The configuration is refused' <<<"$daemon_page" || fail "slotgated(8) does not give exit status 78"
+# Each page has an Examples display (indented 7 columns as man renders it) that runs its command. (Here-strings,
+# not pipes into grep -q: under pipefail the writer's SIGPIPE would fail a match.)
+examples() {
+    local page=$1 command=$2 shown
+    shown=$(render "$page")
+    shown=$(sed -n '/^     Examples:/,/^[^ ]/p' <<<"$shown")
+    grep -qE "^       (.*[ (])?$command( |\$)" <<<"$shown" || fail "$page's page has no example running $command"
+}
+examples slotgated "slotgated"
+examples slotgate "slotgate [a-z]+"
+for sub in $subcommands; do examples "slotgate.$sub" "slotgate( --socket [^ ]+)? $sub"; done
+grep -q "slotgate.status(1)" <<<"$(render slotgate)" || fail "slotgate(1) does not refer to slotgate.status(1)"
+ok "man finds slotgate(1), $(echo "$subcommands" | wc -l) subcommand pages and slotgated(8); mandoc and groff report nothing; each has examples"
 
 # make uninstall removes what install added, keeps the config.
 make --no-print-directory -s uninstall DESTDIR="$dest" PREFIX="$PREFIX" >"$work/uninstall.log" 2>&1 ||
