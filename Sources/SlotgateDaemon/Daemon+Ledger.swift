@@ -50,19 +50,29 @@ extension Daemon {
                 onWriteFailure: onWriteFailure
             )
             if resetState {
-                logger.notice("--reset-state: the lease ledger opened fine and is kept", metadata: ["path": "\(store.path)"])
+                logger.notice(
+                    "--reset-state: the lease ledger \(store.path) opened fine; nothing was moved and its leases are kept",
+                    metadata: ["path": "\(store.path)"]
+                )
             }
         } catch let error where resetState && error.isResettable {
             let moved: String?
             do {
                 moved = try SQLiteLeaseStore.moveAside(directory: directory)
             } catch {
-                throw StartError(description: error.description, exitCode: 69)
+                throw StartError(error)
             }
+            let what =
+                if let moved {
+                    "moved \(error.path) (with its -wal and -shm files, if any) to \(moved)"
+                } else {
+                    "found no ledger file to move"
+                }
             logger.error(
                 """
-                --reset-state: the lease ledger could not be opened and was MOVED ASIDE; starting with NO leases. Leases granted \
-                before this start are no longer counted: sessions they created count as external until they end.
+                --reset-state: the lease ledger could not be opened (\(error.code)); \(what), and a new empty ledger is created. \
+                Starting with NO leases: leases granted before this start are no longer counted, and sessions they created \
+                count as external until they end. Nothing else in \(directory) was changed.
                 """,
                 metadata: ["path": "\(error.path)", "moved_to": "\(moved ?? "-")", "reason": "\(error.description)"]
             )
@@ -75,10 +85,10 @@ extension Daemon {
                     onWriteFailure: onWriteFailure
                 )
             } catch {
-                throw StartError(description: error.description, exitCode: 69)
+                throw StartError(error)
             }
         } catch {
-            throw StartError(description: error.description, exitCode: 69)
+            throw StartError(error)
         }
         do {
             let cutoff = WallClock().now.advanced(by: .zero - settings.leaseRetention)
@@ -94,7 +104,7 @@ extension Daemon {
             )
             return Ledger(store: store, leases: leases)
         } catch let error as StoreError {
-            throw StartError(description: error.description, exitCode: 69)
+            throw StartError(error)
         } catch {
             throw StartError(description: "the lease ledger \(store.path) cannot be read: \(error)", exitCode: 69)
         }

@@ -25,7 +25,7 @@ extension Daemon {
             logger.debug("locked the state directory", metadata: ["path": "\(lock.path)"])
             return lock
         } catch {
-            throw StartError(description: error.description, exitCode: 69)
+            throw StartError(error)
         }
     }
 }

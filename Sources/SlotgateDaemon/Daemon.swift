@@ -31,8 +31,20 @@ public struct Daemon: Sendable {
     public struct StartError: Error, CustomStringConvertible {
         /// One or two sentences for the operator.
         public let description: String
-        /// The process exit code (78 = EX_CONFIG for configuration, 69 = EX_UNAVAILABLE otherwise).
+        /// The process exit code, from sysexits.h: 78 (EX_CONFIG) for the configuration, 77 (EX_NOPERM) when the
+        /// daemon's user may not use a file or directory, 73 (EX_CANTCREAT) when the socket cannot be made, 69
+        /// (EX_UNAVAILABLE) otherwise (another daemon, an address in use, a ledger that cannot be opened).
         public let exitCode: Int32
+
+        init(description: String, exitCode: Int32) {
+            self.description = description
+            self.exitCode = exitCode
+        }
+
+        /// The start error for a state directory or ledger problem: 77 for permission denied, else 69.
+        init(_ error: StoreError) {
+            self.init(description: error.description, exitCode: error.isPermissionDenied ? 77 : 69)
+        }
     }
 
     /// The flags.
@@ -316,6 +328,10 @@ public struct Daemon: Sendable {
         api.facts = DaemonFacts(upstreamURL: settings.simulate ? baseURL : settings.upstreamURLText, simulated: settings.simulate)
         api.access = LeaseAccess(adminGroup: settings.socketAdminGroup.flatMap(UnixSocketFile.groupID(named:)))
         let inherited = try Self.inheritedListeningSocket(logger: logger)
+        // What would fail once the services run is checked first, so that nothing listens (and no socket file is
+        // left) when the start cannot complete.
+        if inherited == nil { try Self.checkSocketDirectory(settings.socketPath) }
+        if let address = settings.metricsListen { try Self.checkMetricsAddress(address) }
         if let stateLock = context.stateLock, let path = inherited?.path, path != settings.socketPath {
             // systemd's socket (ListenStream=) is the one served, whatever socket.path says.
             do {

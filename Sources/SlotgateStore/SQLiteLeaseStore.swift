@@ -128,16 +128,33 @@ public final class SQLiteLeaseStore: LeaseStore {
         guard opening else { return .writeFailed(path, reason) }
         switch database.resultCode {
         case .SQLITE_NOTADB, .SQLITE_CORRUPT: return .corrupt(path, reason)
-        case .SQLITE_READONLY, .SQLITE_FULL: return .unwritable(path, reason)
-        case .SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_AUTH:
-            // A read-only directory cannot hold the -wal and -shm files; say so rather than "cannot open".
+        case .SQLITE_FULL: return .unwritable(path, reason)
+        case .SQLITE_READONLY, .SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_AUTH:
+            if let denied = permissionDenied(path, reason) { return denied }
+            if database.resultCode == .SQLITE_READONLY { return .unwritable(path, reason) }
             let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+            // A read-only directory cannot hold the -wal and -shm files; say so rather than "cannot open".
             if FileManager.default.fileExists(atPath: path), !FileManager.default.isWritableFile(atPath: directory) {
                 return .unwritable(path, reason)
             }
             return .unreadable(path, reason)
         default: return .unreadable(path, reason)
         }
+    }
+
+    /// A ledger file or state directory the daemon's user may not use: permission denied, never a reason to
+    /// reset. Nil when access is not what failed.
+    private static func permissionDenied(_ path: String, _ reason: String) -> StoreError? {
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        if access(directory, W_OK | X_OK) != 0, errno == EACCES || errno == EPERM {
+            return .permissionDenied(directory, "cannot be written by the daemon's user (\(reason))")
+        }
+        for file in [path, path + "-wal", path + "-shm"] where FileManager.default.fileExists(atPath: file) {
+            if access(file, R_OK | W_OK) != 0, errno == EACCES || errno == EPERM {
+                return .permissionDenied(file, "cannot be read and written by the daemon's user (\(reason))")
+            }
+        }
+        return nil
     }
 
     // MARK: LeasePersistence

@@ -82,20 +82,28 @@ public final class StateDirectoryLock: Sendable {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
+            if Self.deniedAccess(toCreate: directory) {
+                throw .permissionDenied(directory, "cannot be created")
+            }
             throw .lockFailed(path, "cannot be created: its directory cannot be created (\(error.localizedDescription))")
         }
         var writable = true
         var fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o640)
-        if fd < 0, errno == EROFS || errno == EACCES {
+        // The first open's error: the read-only retry below would replace it with its own (ENOENT).
+        let failure = fd < 0 ? errno : 0
+        if fd < 0, failure == EROFS || failure == EACCES {
             // A read-only state directory whose lock file exists: a read-only descriptor can be locked as well, and
             // the ledger's own open then says what is wrong with the directory.
             fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
             writable = false
         }
         guard fd >= 0 else {
+            if failure == EACCES || failure == EPERM {
+                throw .permissionDenied(path, "cannot be created or opened")
+            }
             throw .lockFailed(
                 path,
-                "cannot be created or opened (\(Self.lastError())); make the state directory (state.dir, --state-dir) writable"
+                "cannot be created or opened (\(String(cString: strerror(failure)))); make the state directory (state.dir, --state-dir) writable"
             )
         }
         var result: CInt
@@ -170,6 +178,17 @@ public final class StateDirectoryLock: Sendable {
         // never recorded itself (an older slotgated, a read-only file) leaves behind.
         guard kill(holder.pid, 0) == 0 || errno == EPERM else { return nil }
         return holder
+    }
+
+    /// Whether `directory` cannot be made because a parent that exists denies the daemon's user (EACCES).
+    static func deniedAccess(toCreate directory: String) -> Bool {
+        var parent = URL(fileURLWithPath: directory).deletingLastPathComponent().path
+        while !FileManager.default.fileExists(atPath: parent), parent != "/" {
+            parent = URL(fileURLWithPath: parent).deletingLastPathComponent().path
+        }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: parent, isDirectory: &isDirectory), isDirectory.boolValue else { return false }
+        return access(parent, W_OK | X_OK) != 0 && (errno == EACCES || errno == EPERM)
     }
 
     private static func lastError() -> String {

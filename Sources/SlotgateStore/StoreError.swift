@@ -25,6 +25,8 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         case stateDirectoryInUse(directory: String, holder: StateDirectoryLock.Holder?)
         /// The lock file could not be created, opened, locked or written.
         case lockFailed(String)
+        /// The daemon's user may not create, open or write a file of the state directory (EACCES, EPERM).
+        case permissionDenied(String)
     }
 
     private let kind: Kind
@@ -48,6 +50,13 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         StoreError(.stateDirectoryInUse(directory: directory, holder: holder), path: path)
     }
     static func lockFailed(_ path: String, _ reason: String) -> StoreError { StoreError(.lockFailed(reason), path: path) }
+    static func permissionDenied(_ path: String, _ reason: String) -> StoreError { StoreError(.permissionDenied(reason), path: path) }
+
+    /// Whether the error is the daemon's user lacking access to the state directory (exit 77, EX_NOPERM).
+    public var isPermissionDenied: Bool {
+        if case .permissionDenied = kind { return true }
+        return false
+    }
 
     /// For `state_dir_in_use`: the daemon holding the lock, as its lock file records it (nil when the file records
     /// no live process, such as in the moment between another daemon's lock and its record).
@@ -60,12 +69,12 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     public var isResettable: Bool {
         switch kind {
         case .corrupt, .newerSchema, .unreadable: true
-        case .unwritable, .writeFailed, .moveAsideFailed, .stateDirectoryInUse, .lockFailed: false
+        case .unwritable, .writeFailed, .moveAsideFailed, .stateDirectoryInUse, .lockFailed, .permissionDenied: false
         }
     }
 
     /// A short code for tests and logs: `corrupt`, `newer_schema`, `unreadable`, `unwritable`, `write_failed`,
-    /// `move_aside_failed`, `state_dir_in_use`, `lock_failed`.
+    /// `move_aside_failed`, `state_dir_in_use`, `lock_failed`, `permission_denied`.
     public var code: String {
         switch kind {
         case .corrupt: "corrupt"
@@ -76,6 +85,7 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         case .moveAsideFailed: "move_aside_failed"
         case .stateDirectoryInUse: "state_dir_in_use"
         case .lockFailed: "lock_failed"
+        case .permissionDenied: "permission_denied"
         }
     }
 
@@ -106,6 +116,9 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
                 + "one daemon per state directory (state.dir)"
         case .lockFailed(let reason):
             return "cannot lock the state directory: \(path) \(reason)"
+        case .permissionDenied(let reason):
+            return "permission denied: \(path) \(reason). Give the daemon's user (the unit's User=, or whoever runs slotgated) "
+                + "read and write access to the state directory (state.dir, --state-dir); nothing in it was changed."
         }
     }
 }

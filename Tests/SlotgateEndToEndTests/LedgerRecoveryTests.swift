@@ -251,11 +251,15 @@ extension EndToEnd {
                 // Refusing did not touch the file.
                 #expect(FileManager.default.contents(atPath: ledger) == garbage)
                 let child = try await Self.startResetting(directory, simulator)
-                #expect(child.stderr.text.contains("MOVED ASIDE"))
                 let moved = try FileManager.default.contentsOfDirectory(atPath: directory.file("state")).filter {
                     $0.hasPrefix("ledger.sqlite.broken-")
                 }
                 #expect(moved.contains { !$0.hasSuffix("-wal") && !$0.hasSuffix("-shm") }, "\(moved)")
+                // It says what it did: which file went where, and that the daemon starts with no leases.
+                let target = try #require(moved.first { !$0.hasSuffix("-wal") && !$0.hasSuffix("-shm") })
+                let said = child.stderr.text
+                #expect(said.contains("moved \(ledger)") && said.contains(directory.file("state/\(target)")), "\(said)")
+                #expect(said.contains("Starting with NO leases"))
                 await child.stop()
             }
         }

@@ -40,10 +40,15 @@ struct APIHTTPServer: Service {
 
     func run() async throws {
         let listener: UnixListener
+        // The socket file this server made, removed when it stops (one systemd passed in is systemd's to keep).
+        var made: (path: String, identity: UnixSocketFile.Identity?)?
         switch address {
-        case .path(let path): listener = try UnixListener(path: path, limits: limits, logger: logger)
+        case .path(let path):
+            listener = try UnixListener(path: path, limits: limits, logger: logger)
+            made = (path, UnixSocketFile.identity(of: path))
         case .inherited(let descriptor): listener = UnixListener(descriptor: descriptor, limits: limits, logger: logger)
         }
+        defer { if let made { UnixSocketFile.remove(made.path, ifStill: made.identity, logger: logger) } }
         let open = OpenChannels()
         let answering = self.answering
         let logger = self.logger

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 import Foundation
+import Logging
 
 #if canImport(Glibc)
 import Glibc
@@ -65,6 +66,37 @@ public enum UnixSocketFile {
         }
         if chmod(path, mode_t(mode)) != 0 {
             throw Problem(description: "cannot set the mode of \(path) (socket.mode): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// Which file a path names: its device and inode.
+    public struct Identity: Sendable, Hashable {
+        let device: UInt64
+        let inode: UInt64
+    }
+
+    /// The identity of the file at `path`, or nil when there is none.
+    /// - Parameter path: the path.
+    public static func identity(of path: String) -> Identity? {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+            let device = (attributes[.systemNumber] as? NSNumber)?.uint64Value,
+            let inode = (attributes[.systemFileNumber] as? NSNumber)?.uint64Value
+        else { return nil }
+        return Identity(device: device, inode: inode)
+    }
+
+    /// Removes the socket file at `path` when it is still the one this daemon made (not one a later daemon bound
+    /// there since), so no stale socket stays behind after a stop.
+    /// - Parameters:
+    ///   - path: the socket path.
+    ///   - identity: the file the daemon made, as it was after the bind.
+    ///   - logger: the logger.
+    static func remove(_ path: String, ifStill identity: Identity?, logger: Logger) {
+        guard let identity, Self.identity(of: path) == identity else { return }
+        if unlink(path) == 0 {
+            logger.debug("removed the socket file", metadata: ["path": "\(path)"])
+        } else {
+            logger.warning("the socket file could not be removed", metadata: ["path": "\(path)", "reason": "\(String(cString: strerror(errno)))"])
         }
     }
 
