@@ -43,6 +43,7 @@ public struct SettingKey: Sendable, Hashable, CustomStringConvertible {
         case hostID = "shared.host_id"
         case metricsListen = "metrics.listen"
         case logLevel = "log.level"
+        case logFormat = "log.format"
     }
 
     let id: ID
@@ -116,6 +117,7 @@ public struct SettingKey: Sendable, Hashable, CustomStringConvertible {
         case .hostID: "hostname + \"-\" + the first 8 characters of /etc/machine-id"
         case .metricsListen: "empty (off)"
         case .logLevel: "info"
+        case .logFormat: "text"
         }
     }
 
@@ -153,20 +155,21 @@ public struct SettingKey: Sendable, Hashable, CustomStringConvertible {
         case .hostID: "this host's name in the fleet; two daemons on one machine must set it"
         case .metricsListen: "the TCP address (host:port) serving /metrics and /healthz, without authentication; warned about unless loopback"
         case .logLevel: "trace, debug, info, notice, warning, error or critical"
+        case .logFormat: "text (one line per event, RFC 3339 time first) or json (one object per line), outside journald"
         }
     }
 
     /// Whether a reload (SIGHUP) applies a change of this key; false means the change waits for a restart.
     ///
     /// Live: `slots.*`, `queue.*` except `queue.max_connections`, `leases.*`, `tokens.*`, the upstream poll
-    /// intervals, timeout and staleness, and `log.level`. Restart only: `socket.*`, `state.*`, `shared.*`,
+    /// intervals, timeout and staleness, `log.level` and `log.format`. Restart only: `socket.*`, `state.*`, `shared.*`,
     /// `metrics.listen`, `upstream.url`, `upstream.simulate*` and `queue.max_connections` (the listener's
     /// connection bound is fixed when it starts).
     public var appliesOnReload: Bool {
         switch id {
         case .pollInterval, .idlePollInterval, .upstreamTimeout, .maxStaleness,
             .slotsMax, .slotsReserve, .claimTTL, .leaseRetention,
-            .defaultWait, .maxWaiters, .maxPerHolder, .maxPerUID, .tokensMinRemaining, .logLevel:
+            .defaultWait, .maxWaiters, .maxPerHolder, .maxPerUID, .tokensMinRemaining, .logLevel, .logFormat:
             true
         case .upstreamURL, .simulate, .simulateLimit, .socketPath, .socketMode, .socketGroup, .socketAdminGroup, .proxyAllow, .sessionScope,
             .maxConnectionsPerUID, .maxConnections, .stateDirectory, .stateFsync, .postgresURL, .fallbackShare, .hostID, .metricsListen:

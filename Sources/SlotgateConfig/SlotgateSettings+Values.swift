@@ -48,6 +48,9 @@ extension SlotgateSettings {
         case .hostID: hostID = try ValueParser.name(text, maxLength: 128)
         case .metricsListen: metricsListen = try ValueParser.listenAddress(text)
         case .logLevel: logLevel = try ValueParser.logLevel(text)
+        case .logFormat:
+            guard let format = LogFormat(rawValue: text.lowercased()) else { throw ValueProblem("must be text or json") }
+            logFormat = format
         }
     }
 
@@ -85,6 +88,7 @@ extension SlotgateSettings {
         case .hostID: hostID
         case .metricsListen: metricsListen?.description ?? ""
         case .logLevel: logLevel.rawValue
+        case .logFormat: logFormat.rawValue
         }
     }
 
@@ -122,6 +126,7 @@ extension SlotgateSettings {
         case .hostID: hostID = other.hostID
         case .metricsListen: metricsListen = other.metricsListen
         case .logLevel: logLevel = other.logLevel
+        case .logFormat: logFormat = other.logFormat
         }
     }
 

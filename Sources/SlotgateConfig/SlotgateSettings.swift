@@ -79,6 +79,8 @@ public struct SlotgateSettings: Sendable, Hashable {
     public var metricsListen: ListenAddress?
     /// `log.level`: the log level.
     public var logLevel: Logger.Level
+    /// `log.format`: how log lines are written outside journald.
+    public var logFormat: LogFormat
 
     /// The base URL of the platform in production.
     public static let defaultUpstreamURL = "https://agp.eu.hcompany.ai/api/v2"
@@ -120,6 +122,7 @@ public struct SlotgateSettings: Sendable, Hashable {
         self.hostID = "localhost"
         self.metricsListen = nil
         self.logLevel = .info
+        self.logFormat = .text
     }
 
     /// The documented list of keys (key, default, meaning, reload behaviour), in design.md's order.
@@ -140,4 +143,12 @@ public struct SlotgateSettings: Sendable, Hashable {
         settings.hostID = host.defaultHostID
         return settings
     }
+}
+
+/// How the daemon writes its log outside journald (`log.format`); under journald every entry is structured.
+public enum LogFormat: String, Sendable, CaseIterable {
+    /// One line per event: RFC 3339 time, level, message, `key=value` metadata.
+    case text
+    /// One JSON object per line: `time`, `level`, `message`, `logger` and the metadata keys.
+    case json
 }

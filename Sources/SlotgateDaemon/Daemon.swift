@@ -113,6 +113,7 @@ public struct Daemon: Sendable {
         let checked = try await check()
         let (settings, loader, key, socketGroup) = (checked.settings, checked.loader, checked.key, checked.socketGroup)
         DaemonLogHandler.sharedLevel.store(settings.logLevel.rank, ordering: .relaxed)
+        DaemonLogHandler.writesJSON.store(settings.logFormat == .json, ordering: .relaxed)
         var logger = Logger(label: "slotgated")
         logger[metadataKey: "host"] = "\(settings.hostID)"
         if let key { logger.info("using the \(key)") }

@@ -10,8 +10,14 @@ import Logging
 import SlotgateSystemd
 import Synchronization
 
-/// The daemon's log output on stderr: one line per event with its metadata as `key=value`. The level is shared by
-/// every logger and can change at run time (a reload of `log.level`).
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The daemon's log output on stderr: one line per event, its RFC 3339 time (UTC, milliseconds) first, then the
+/// level, the message and its metadata as `key=value`; with `log.format: json`, one JSON object per line instead
+/// (`time`, `level`, `message`, `logger`, then the metadata keys). The level and the format are shared by every
+/// logger and can change at run time (a reload of `log.level` or `log.format`).
 ///
 /// When stderr is the journal (`JOURNAL_STREAM` names it), each event goes to journald as a structured entry
 /// instead: `MESSAGE` (the line without its level), `PRIORITY`, `SYSLOG_IDENTIFIER=slotgated`, the code location
@@ -20,6 +26,8 @@ import Synchronization
 public struct DaemonLogHandler: LogHandler {
     /// The level every daemon logger follows.
     public static let sharedLevel = Atomic<Int>(Logger.Level.info.rank)
+    /// Whether lines outside journald are JSON objects (`log.format: json`) rather than text.
+    public static let writesJSON = Atomic<Bool>(false)
 
     /// Whether stderr is the journal, read once at start.
     static let stderrIsJournal = Journal.isStandardErrorJournal(journalStream: ProcessInfo.processInfo.environment["JOURNAL_STREAM"])
@@ -58,7 +66,17 @@ public struct DaemonLogHandler: LogHandler {
         }
         let line = "\(event.level.rawValue.uppercased()) \(text)\n"
         guard Self.stderrIsJournal else {
-            FileHandle.standardError.write(Data(line.utf8))
+            let time = Self.timestamp()
+            if Self.writesJSON.load(ordering: .relaxed) {
+                var object = "{\"time\":\"\(time)\",\"level\":\"\(event.level.rawValue)\",\"message\":\(Self.jsonString("\(event.message)"))"
+                object += ",\"logger\":\(Self.jsonString(label))"
+                for (key, value) in sorted where !["time", "level", "message", "logger"].contains(key) {
+                    object += ",\(Self.jsonString(key)):\(Self.jsonString("\(value)"))"
+                }
+                FileHandle.standardError.write(Data((object + "}\n").utf8))
+            } else {
+                FileHandle.standardError.write(Data("\(time) \(line)".utf8))
+            }
             return
         }
         let priority = Journal.priority(of: event.level)
@@ -76,6 +94,39 @@ public struct DaemonLogHandler: LogHandler {
         }
         if Journal.send(fields) == 0 { return }
         FileHandle.standardError.write(Data("<\(priority)>\(line)".utf8))
+    }
+
+    /// Now as RFC 3339 in UTC with milliseconds: `2026-12-05T14:03:07.412Z`.
+    static func timestamp() -> String {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        var seconds = now.tv_sec
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        let milliseconds = Int(now.tv_nsec / 1_000_000)
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        let fraction = milliseconds < 10 ? "00\(milliseconds)" : milliseconds < 100 ? "0\(milliseconds)" : "\(milliseconds)"
+        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):"
+            + "\(two(parts.tm_sec)).\(fraction)Z"
+    }
+
+    /// `text` as a JSON string literal.
+    static func jsonString(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
     }
 
     private static func quoted(_ text: String) -> String {

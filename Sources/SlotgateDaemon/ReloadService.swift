@@ -92,6 +92,7 @@ struct ReloadService: Service {
             return outcome
         }
         DaemonLogHandler.sharedLevel.store(outcome.settings.logLevel.rank, ordering: .relaxed)
+        DaemonLogHandler.writesJSON.store(outcome.settings.logFormat == .json, ordering: .relaxed)
         await gatekeeper.configure(outcome.settings.gatekeeper)
         poller?.update(settings: Daemon.pollerSettings(outcome.settings))
         facts?.reloaded(at: WallClock().now, refusal: nil, pendingRestart: outcome.needsRestart)

@@ -42,6 +42,7 @@ struct ReloadTests {
                 "upstream.poll_interval_s", "upstream.idle_poll_interval_s", "upstream.timeout_s", "upstream.max_staleness_s",
                 "slots.max", "slots.reserve", "leases.claim_ttl_s", "leases.retention_h", "queue.default_wait_s",
                 "queue.max_waiters", "queue.max_per_holder", "queue.max_per_uid", "tokens.min_remaining", "log.level",
+                "log.format",
             ]
         )
     }

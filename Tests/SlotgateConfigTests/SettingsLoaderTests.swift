@@ -162,6 +162,7 @@ struct SettingsLoaderTests {
             "queue.default_wait_s": "60", "queue.max_waiters": "5", "queue.max_per_holder": "1", "queue.max_connections": "10",
             "tokens.min_remaining": "5", "state.dir": "/tmp/state", "state.fsync": "true", "shared.postgres_url": "postgresql://db/x",
             "shared.fallback_share": "1", "shared.host_id": "h1", "metrics.listen": "[::1]:9000", "log.level": "error",
+            "log.format": "JSON",
         ]
         #expect(Set(values.keys) == Set(SlotgateSettings.keyReference.map(\.name)))
         let environment = Dictionary(
@@ -183,6 +184,7 @@ struct SettingsLoaderTests {
         #expect(settings.stateFsync)
         #expect(settings.metricsListen?.host == "::1")
         #expect(settings.postgresURL == "postgresql://db/x")
+        #expect(settings.logFormat == .json)
     }
 
     @Test("SLOTGATE_SOCKET names the socket; SLOTGATE_SOCKET_PATH wins over it")
@@ -302,7 +304,7 @@ struct SettingsLoaderTests {
     func keyReference() {
         let names = SlotgateSettings.keyReference.map(\.name)
         #expect(names.count == Set(names).count)
-        #expect(names.count == 31)
+        #expect(names.count == 32)
         for key in SlotgateSettings.keyReference {
             #expect(!key.meaning.isEmpty && !key.documentedDefault.isEmpty)
             #expect(key.environmentVariable == "SLOTGATE_" + key.name.uppercased().replacingOccurrences(of: ".", with: "_"))

@@ -30,7 +30,7 @@ struct ValidationTests {
         ("metrics.listen", "127.0.0.1"), ("metrics.listen", "127.0.0.1:0"), ("metrics.listen", "localhost:70000"),
         ("metrics.listen", ":9464"), ("metrics.listen", "10.0.0:80"), ("metrics.listen", "256.0.0.1:80"),
         ("metrics.listen", "[zz::1]:80"), ("metrics.listen", "[::1:80"), ("metrics.listen", "[10.0.0.1]:80"),
-        ("metrics.listen", "bad host:80"), ("metrics.listen", "-x.example:80"), ("log.level", "verbose"),
+        ("metrics.listen", "bad host:80"), ("metrics.listen", "-x.example:80"), ("log.level", "verbose"), ("log.format", "xml"),
     ]
 
     @Test("A bad value from the environment names the key, the value and the variable", arguments: badValues)

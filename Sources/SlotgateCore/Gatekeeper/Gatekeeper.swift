@@ -44,6 +44,8 @@ public actor Gatekeeper: PlatformObserver, Service {
     private var machine: GatekeeperStateMachine
     /// Requests parked until their lease is granted or fails.
     private var parked: [LeaseID: Parked] = [:]
+    /// The state last logged at info for each live lease of this host (``logLifecycle(_:)``).
+    private var loggedStates: [LeaseID: LeaseState] = [:]
     /// Requests between their acquire and their parking.
     private var unparked: Set<LeaseID> = []
     /// Outcomes that arrived before their request parked.
@@ -138,6 +140,8 @@ public actor Gatekeeper: PlatformObserver, Service {
         var machine = GatekeeperStateMachine(settings: settings, host: host, seed: seed)
         let now = clock.now
         for lease in restoring { machine.restore(lease, now: now) }
+        // Restored leases were logged by the daemon that granted them; only their next step is news.
+        for lease in restoring where lease.state.holdsSlot { loggedStates[lease.id] = lease.state }
         self.machine = machine
         self.clock = clock
         self.persistence = persistence
@@ -714,6 +718,8 @@ public actor Gatekeeper: PlatformObserver, Service {
             case .queueChanged: queueChanged = true
             }
         }
+        logLifecycle(writes)
+        for id in forgets { loggedStates[id] = nil }
         var written = true
         if let persistence {
             do {
@@ -734,7 +740,7 @@ public actor Gatekeeper: PlatformObserver, Service {
                 continue
             }
             if deliver(.success(lease), to: lease.id) {
-                logger.debug("granted", metadata: ["lease": "\(lease.id)", "holder": "\(lease.holder)"])
+                logger.trace("grant delivered", metadata: ["lease": "\(lease.id)"])
             } else if lease.host == host, shared == nil || departed.remove(lease.id) != nil {
                 // Its request went away between the grant and now: nobody can use the slot.
                 await undeliverable(lease.id)
@@ -742,6 +748,34 @@ public actor Gatekeeper: PlatformObserver, Service {
         }
         if queueChanged { bumpQueueVersion() }
         wake()
+    }
+
+    /// One info line per step of a lease of this host: granted, bound, released (or draining until its session
+    /// ends), expired. Every state change is written, so the writes of a decision name them; a renewal, which
+    /// changes no state, logs nothing.
+    private func logLifecycle(_ writes: [Lease]) {
+        for lease in writes where lease.host == host && loggedStates[lease.id] != lease.state {
+            let message: Logger.Message
+            switch lease.state {
+            case .waiting: continue
+            case .granted: message = "lease granted"
+            case .bound: message = "lease bound"
+            case .draining: message = "lease released; its slot is held until its session ends"
+            case .released: message = "lease released"
+            case .expired: message = "lease expired"
+            }
+            var metadata: Logger.Metadata = [
+                "lease": "\(lease.id)", "holder": "\(lease.holder.isEmpty ? "-" : lease.holder)", "uid": "\(lease.uid)",
+                "session": "\(lease.sessionID ?? "-")",
+            ]
+            if let waited = lease.waited { metadata["wait_ms"] = "\(waited.milliseconds)" }
+            logger.info(message, metadata: metadata)
+            if lease.state.isEnded {
+                loggedStates[lease.id] = nil
+            } else {
+                loggedStates[lease.id] = lease.state
+            }
+        }
     }
 
     /// Tells the poller when the pace changed, so it need not wait out an idle interval.
@@ -1142,12 +1176,16 @@ public actor Gatekeeper: PlatformObserver, Service {
             }
             do {
                 if !writes.isEmpty { try await persistence.write(writes) }
+                logLifecycle(writes)
             } catch {
                 logger.error("could not write leases to the store", metadata: ["lease": "\(id)", "error": "\(error)"])
                 if let before, let changed = writes.last(where: { $0.id == id }) { _ = machine.revert(changed, to: before) }
                 await execute(actions.filter { if case .persist(let lease) = $0 { lease.id != id } else { true } })
                 throw .stateUnwritable
             }
+        }
+        if persistence == nil {
+            logLifecycle(actions.compactMap { if case .persist(let lease) = $0 { lease } else { nil } })
         }
         await execute(actions.filter { if case .persist = $0 { false } else { true } })
     }
