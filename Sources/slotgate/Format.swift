@@ -7,6 +7,7 @@
 
 import Foundation
 import SlotgateClient
+import SlotgateCore
 
 /// Human forms of the API's numbers and times.
 enum Format {
@@ -17,6 +18,14 @@ enum Format {
         if seconds < 120 { return "\(seconds) s" }
         if seconds < 7200 { return "\(seconds / 60) min \(seconds % 60) s" }
         return "\(seconds / 3600) h \(seconds % 3600 / 60) min"
+    }
+
+    /// A holder as listed: its name, or for a request without one, the user name of its uid in parentheses (the
+    /// fairness bucket it falls into: one per uid), `(uid 1234)` when the uid has no name.
+    static func holder(_ holder: String, uid: UInt32?) -> String {
+        guard holder.isEmpty else { return holder }
+        guard let uid else { return "-" }
+        return "(\(UserNames.name(of: uid) ?? "uid \(uid)"))"
     }
 
     /// Seconds as a duration.

@@ -9,11 +9,11 @@ import ArgumentParser
 import Foundation
 import SlotgateClient
 
-/// `slotgate leases`: live and recently ended leases, and who waits.
+/// `slotgate leases`: live leases and who waits; `--all` adds the ended ones.
 struct LeasesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "leases",
-        abstract: "List live and recently ended leases, and the requests waiting for a slot.",
+        abstract: "List the live leases and the requests waiting for a slot; --all adds the ended leases.",
         discussion: """
             Examples:
               slotgate leases
@@ -23,10 +23,13 @@ struct LeasesCommand: AsyncParsableCommand {
 
     @OptionGroup var connection: ConnectionOptions
 
-    @Flag(name: .long, help: "Print the daemon's JSON answer unchanged.")
+    @Flag(name: .long, help: "Print the daemon's JSON answer unchanged (it keeps leases that ended in the last minutes).")
     var json = false
 
-    @Flag(name: .long, help: "Also list the ended leases still in the daemon's ledger (leases.retention_h), to reconstruct what happened.")
+    @Flag(
+        name: .long,
+        help: "Also list the ended leases (released, expired) still in the daemon's ledger (leases.retention_h), to reconstruct what happened."
+    )
     var all = false
 
     func run() async throws {
@@ -35,7 +38,9 @@ struct LeasesCommand: AsyncParsableCommand {
                 let data = try await client.json(all ? .allLeases : .leases)
                 Terminal.write(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .newlines) + "\n")
             } else {
-                Terminal.write(Self.render(try await client.leases(all: all)) + "\n")
+                var listing = try await client.leases(all: all)
+                if !all { listing.leases.removeAll { $0.state == .released || $0.state == .expired } }
+                Terminal.write(Self.render(listing) + "\n")
             }
         }
     }
@@ -64,7 +69,7 @@ struct LeasesCommand: AsyncParsableCommand {
                     [
                         lease.id,
                         lease.state.rawValue,
-                        lease.holder.isEmpty ? "-" : lease.holder,
+                        Format.holder(lease.holder, uid: lease.uid),
                         String(lease.priority),
                         lease.uid.map { String($0) } ?? "-",
                         lease.pid.map { String($0) } ?? "-",
@@ -85,7 +90,7 @@ struct LeasesCommand: AsyncParsableCommand {
             for waiter in listing.waiting {
                 table.rows.append([
                     String(waiter.position),
-                    waiter.holder.isEmpty ? "-" : waiter.holder,
+                    Format.holder(waiter.holder, uid: waiter.uid),
                     String(waiter.priority),
                     waiter.uid.map { String($0) } ?? "-",
                     waiter.pid.map { String($0) } ?? "-",

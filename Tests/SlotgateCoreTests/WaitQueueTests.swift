@@ -79,6 +79,22 @@ import Testing
         #expect(order == ["batch", "other", "batch", "batch"])
     }
 
+    /// Issue 14: requests without a holder are not one shared bucket: each peer uid is a holder of its own, so one
+    /// user's many holderless jobs do not starve another user's.
+    @Test mutating func holderlessRequestsAreFairPerUID() {
+        var queue = WaitQueue()
+        var held: [HolderKey: Int] = [:]
+        for _ in 0..<3 { queue.enqueue(lease("", uid: 1000), deadline: nil) }
+        queue.enqueue(lease("", uid: 1001), deadline: nil)
+        var order: [UInt32] = []
+        while let waiter = queue.popFirst() {
+            order.append(waiter.lease.uid)
+            held[waiter.lease.holderKey, default: 0] += 1
+            queue.setHeld(held[waiter.lease.holderKey, default: 0], for: waiter.lease.holderKey)
+        }
+        #expect(order == [1000, 1001, 1000, 1000])
+    }
+
     @Test mutating func requestsSentBackGoToTheHeadOfTheirPriority() {
         var queue = WaitQueue()
         let first = lease("a")

@@ -34,6 +34,23 @@ extension EndToEnd {
             }
         }
 
+        @Test("`leases` lists live leases (`--all` adds ended ones) and shows a lease without a holder as its user's name")
+        func leasesListing() async throws {
+            try await withStack { _, daemon, _ in
+                let anonymous = try #require(try await daemon.grantedLease(holder: "")["id"] as? String)
+                let ended = try #require(try await daemon.grantedLease(holder: "done-job")["id"] as? String)
+                #expect(try await daemon.release(ended).status == 200)
+                let live = try await Self.run(["--socket", daemon.socketPath, "leases"])
+                #expect(live.exitCode == 0)
+                let user = ProcessInfo.processInfo.userName
+                let row = live.stdout.text.split(separator: "\n").first { $0.contains(anonymous) }
+                #expect(row?.contains("(\(user))") == true, "\(live.stdout.text)")
+                #expect(!live.stdout.text.contains(ended), "an ended lease is not listed by default: \(live.stdout.text)")
+                let all = try await Self.run(["--socket", daemon.socketPath, "leases", "--all"])
+                #expect(all.stdout.text.contains(ended) && all.stdout.text.contains("done-job"), "\(all.stdout.text)")
+            }
+        }
+
         @Test("`status --json` prints JSON with the status keys")
         func statusJSON() async throws {
             try await withStack { _, daemon, _ in

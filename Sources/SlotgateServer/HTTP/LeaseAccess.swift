@@ -89,14 +89,6 @@ public struct LeaseAccess: Sendable {
 
     /// The user name of `uid`, or nil when the password database has none.
     static func userName(_ uid: UInt32) -> String? {
-        // pw_name points into the buffer: it is read while the buffer is alive.
-        withUnsafeTemporaryAllocation(of: CChar.self, capacity: 4096) { buffer in
-            var entry = passwd()
-            var result: UnsafeMutablePointer<passwd>?
-            guard let base = buffer.baseAddress, getpwuid_r(uid, &entry, base, buffer.count, &result) == 0, result != nil,
-                let name = entry.pw_name
-            else { return nil }
-            return String(cString: name)
-        }
+        UserNames.name(of: uid)
     }
 }
