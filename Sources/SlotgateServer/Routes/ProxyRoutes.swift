@@ -320,6 +320,22 @@ struct ProxyRoutes {
         let headers = HTTPHeaders(request.headers.map { ($0.name.rawName, $0.value) })
         let timeout = platform.configuration.requestTimeout + (Self.longPollWait(request.uri) ?? .zero)
         do {
+            if request.method == .get, let session = Self.statusRead(path) {
+                // The answer states the session's status: an observation as good as the daemon's own poll, sent now
+                // (issue 16). A terminal status frees its slot at once; a running one ends a credit.
+                let sentAt = api.clock.now
+                let response = try await platform.forward(
+                    method: method,
+                    path: suffix + query,
+                    headers: headers,
+                    body: body.readableBytes > 0 ? body : nil,
+                    timeout: timeout
+                )
+                if let observed = AGPClient.sessionStatus(in: response) {
+                    await api.gatekeeper.observeSession(session, status: observed, at: sentAt)
+                }
+                return passThrough(response, lease: nil)
+            }
             if let uid = listOwnedBy {
                 // The list is read whole to keep the caller's own sessions.
                 let response = try await platform.forward(
@@ -385,6 +401,15 @@ struct ProxyRoutes {
                 }
             }
         )
+    }
+
+    /// The session whose status a GET of this path reads (`/sessions/{id}` and `/sessions/{id}/status`), or nil.
+    static func statusRead(_ path: PlatformPath) -> String? {
+        let segments = path.segments
+        guard segments.first == "sessions", segments.count == 2 || (segments.count == 3 && segments[2] == "status"),
+            case .session(let id) = SessionTarget(path)
+        else { return nil }
+        return id
     }
 
     /// The wait a request asks the platform for (`wait_for_seconds`, the long-poll of `/sessions/{id}/changes`), so

@@ -127,6 +127,18 @@ public final class AGPClient: PlatformClient {
         return body.status.value
     }
 
+    /// What a forwarded answer of `GET /sessions/{id}` or `GET /sessions/{id}/status` says of the session: `.some(status)`
+    /// for a 2xx whose body names a status, `.some(nil)` for 404 (the platform does not know it), nil when it says
+    /// nothing usable (any other status, or a body without a status).
+    /// - Parameter response: the platform's answer.
+    public static func sessionStatus(in response: AGPResponse) -> SessionStatus?? {
+        if response.status == 404 { return .some(nil) }
+        guard (200...299).contains(response.status),
+            case .success(let body) = WireFormat.decode(WireFormat.StatusBody.self, from: response.body)
+        else { return nil }
+        return .some(body.status.value)
+    }
+
     /// Cancels a session (`DELETE /sessions/{id}`): true when the platform accepted (204), false on 404.
     ///
     /// 5xx answers, 429, timeouts and connection errors are retried; a cancel is idempotent in effect.
