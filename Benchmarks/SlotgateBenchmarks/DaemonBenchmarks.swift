@@ -151,6 +151,7 @@ func runDaemonBenchmarks() throws {
     try roundTrips()
     try handOff()
     try utilization()
+    try proxyUtilization()
     try memoryAndBusyCalls()
 
     let remaining = 60 - Date().timeIntervalSince(idleStarted)
@@ -275,6 +276,64 @@ func utilization() throws {
             stats["creates_accepted"] as? Int ?? -1,
             stats["creates_refused"] as? Int ?? -1,
             stats["peak_non_terminal"] as? Int ?? -1
+        )
+    )
+}
+
+/// Issue 16: 60 sessions of 500 ms created through the proxy by clients that poll their session's status through
+/// the proxy every 100 ms and never release, against limit 3 (ideal makespan 10 s). The daemon learns each end
+/// from the proxied reads; its own platform calls are printed beside (they are not raised to get there).
+func proxyUtilization() throws {
+    let bench = try Bench.start(
+        "proxy-utilization",
+        limit: 3,
+        runMs: "500-500",
+        daemonEnvironment: ["SLOTGATE_UPSTREAM_POLL_INTERVAL_S": "2"]
+    )
+    defer { bench.stop() }
+    let before = bench.platformRequests()
+    let began = Date()
+    let socket = bench.socket
+    let proxiedReads = Mutex(0)
+    onThreads(60) { index in
+        guard let client = try? RawHTTP(unixPath: socket),
+            let created = try? client.request(
+                "POST",
+                "/api/v2/sessions",
+                body: #"{"agent":"h/bench","messages":"go","queue":false}"#,
+                headers: ["Slotgate-Holder": "job-\(index % 6)", "Slotgate-Wait": "300"]
+            ),
+            let session = try? Bench.field(created.body, "id")
+        else { return }
+        while true {
+            guard let reader = try? RawHTTP(unixPath: socket),
+                let answer = try? reader.request("GET", "/api/v2/sessions/\(session)/status"),
+                let status = try? Bench.field(answer.body, "status")
+            else { break }
+            proxiedReads.withLock { $0 += 1 }
+            if ["completed", "failed", "timed_out", "interrupted"].contains(status) { break }
+            usleep(100_000)
+        }
+    }
+    let makespan = Date().timeIntervalSince(began)
+    let after = bench.platformRequests()
+    let reads = proxiedReads.withLock { $0 }
+    let byRoute = after.map { ($0.key, $0.value - (before[$0.key] ?? 0)) }
+    let total = byRoute.map(\.1).reduce(0, +)
+    let own = total - reads - 60
+    let stats = (try? bench.simulatorStats()) ?? [:]
+    print(
+        String(
+            format:
+                "proxy utilization, 60 × 500 ms sessions created and polled through the proxy, never released, limit 3: makespan %.2f s, ideal 10.00 s → %.1f %% of ideal; "
+                + "refused %d, peak %d; the daemon's own platform calls %d (%.1f per s), proxied status reads %d",
+            makespan,
+            1000 / makespan,
+            stats["creates_refused"] as? Int ?? -1,
+            stats["peak_non_terminal"] as? Int ?? -1,
+            own,
+            Double(own) / makespan,
+            reads
         )
     )
 }

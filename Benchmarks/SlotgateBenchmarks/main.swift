@@ -6,8 +6,9 @@
 //===----------------------------------------------------------------------===//
 
 // `slotgate-bench [core|ledger|fleet|daemon|all]`, run by `make bench` on a release build. Figures are printed,
-// never asserted: the machine's noise is part of the reading. `daemon-rtt` and `daemon-memory` run one of the
-// daemon's benchmarks alone (the round trips; the 10,000 parked waiters), for quick before/after readings.
+// never asserted: the machine's noise is part of the reading. `daemon-rtt`, `daemon-memory` and
+// `daemon-utilization` run one of the daemon's benchmarks alone (the round trips; the 10,000 parked waiters; the
+// makespans of lease-mode and proxy-mode clients), for quick before/after readings (`make bench BENCH=…`).
 
 import Foundation
 import Logging
@@ -28,10 +29,16 @@ if mode == "ledger" || mode == "all" {
 if mode == "fleet" || mode == "all" {
     do { try await runFleetBenchmarks() } catch { print("fleet benchmarks failed: \(error)") }
 }
-if mode == "daemon-rtt" || mode == "daemon-memory" {
+if mode == "daemon-rtt" || mode == "daemon-memory" || mode == "daemon-utilization" {
     raiseFileLimit()
     do {
-        try mode == "daemon-rtt" ? roundTrips() : memoryAndBusyCalls()
+        switch mode {
+        case "daemon-rtt": try roundTrips()
+        case "daemon-memory": try memoryAndBusyCalls()
+        default:
+            try utilization()
+            try proxyUtilization()
+        }
     } catch {
         print("daemon benchmark failed: \(error)")
         exit(1)
