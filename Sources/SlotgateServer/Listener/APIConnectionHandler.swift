@@ -495,7 +495,8 @@ final class APIConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler 
     }
 
     fileprivate func writeBodyPart(_ buffer: ByteBuffer, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
-        guard let context, !clientGone else { return eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel) }
+        // A client that half-closed still reads its answer; one whose connection closed or failed does not.
+        guard let context, canWrite else { return eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel) }
         let promise = context.eventLoop.makePromise(of: Void.self)
         context.writeAndFlush(wrapOutboundOut(.body(buffer)), promise: promise)
         return promise.futureResult
