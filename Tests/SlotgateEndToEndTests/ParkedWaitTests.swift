@@ -67,7 +67,11 @@ extension EndToEnd {
                 parked[0].close()
                 let reply = try await RawSocket.onThread { try pending.reply(timeout: .seconds(5)) }
                 #expect(reply.status == 200, "served once a parked client hung up")
-                #expect((reply.json?["queue"] as? [String: Any])?["waiting"] as? Int == 3)
+                // The connection's slot frees when it closes; the gatekeeper withdraws its request just after, so
+                // the answer may still count it.
+                let waiting = (reply.json?["queue"] as? [String: Any])?["waiting"] as? Int
+                #expect(waiting == 3 || waiting == 4, "\(reply.text)")
+                try await daemon.waitForStatus("the hung-up request withdrawn") { DaemonProcess.waiting($0) == 3 }
             }
         }
     }

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -18,6 +19,8 @@ final class ChildProcess: @unchecked Sendable {
     let stdout = OutputBuffer()
     let stderr = OutputBuffer()
     private let process: Process
+    /// The pipes (stdout, stderr) not yet read to their end.
+    private let openPipes = PipeCount()
 
     /// Starts `executable` with exactly `environment` (nothing inherited).
     init(name: String, executable: String, arguments: [String], environment: [String: String]) throws {
@@ -35,8 +38,9 @@ final class ChildProcess: @unchecked Sendable {
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
         try process.run()
-        Self.drain(out.fileHandleForReading, into: stdout)
-        Self.drain(err.fileHandleForReading, into: stderr)
+        let open = openPipes
+        Self.drain(out.fileHandleForReading, into: stdout) { open.closed() }
+        Self.drain(err.fileHandleForReading, into: stderr) { open.closed() }
     }
 
     deinit {
@@ -44,7 +48,7 @@ final class ChildProcess: @unchecked Sendable {
     }
 
     /// Reads a pipe on its own thread until the child closes it.
-    private static func drain(_ handle: FileHandle, into buffer: OutputBuffer) {
+    private static func drain(_ handle: FileHandle, into buffer: OutputBuffer, atEnd: @escaping @Sendable () -> Void) {
         // `FileHandle.read(upToCount:)` waits for the whole count on Linux; read(2) returns what is there.
         let thread = Thread {
             let descriptor = handle.fileDescriptor
@@ -56,6 +60,7 @@ final class ChildProcess: @unchecked Sendable {
                 buffer.append(chunk[0..<count])
             }
             try? handle.close()
+            atEnd()
         }
         thread.start()
     }
@@ -73,13 +78,18 @@ final class ChildProcess: @unchecked Sendable {
         if process.isRunning { kill(process.processIdentifier, number) }
     }
 
-    /// Waits until the process has exited; false when `timeout` passed first.
+    /// Waits until the process has exited and its output is read to the end (at most 2 s more for the output: a
+    /// grandchild may hold the pipes); false when `timeout` passed before the exit.
     @discardableResult
     func waitForExit(timeout: Duration) async -> Bool {
         let deadline = ContinuousClock.now + timeout
         while process.isRunning {
             if ContinuousClock.now >= deadline { return false }
             try? await Task.sleep(for: .milliseconds(10))
+        }
+        let drained = ContinuousClock.now + .seconds(2)
+        while openPipes.value.load(ordering: .acquiring) > 0, ContinuousClock.now < drained {
+            try? await Task.sleep(for: .milliseconds(5))
         }
         return true
     }
@@ -91,5 +101,15 @@ final class ChildProcess: @unchecked Sendable {
         if await waitForExit(timeout: grace) { return }
         signal(SIGKILL)
         await waitForExit(timeout: .seconds(5))
+    }
+}
+
+/// How many of a child's pipes are still open, shared with their reading threads.
+private final class PipeCount: Sendable {
+    let value = Atomic<Int>(2)
+
+    /// One pipe reached its end.
+    func closed() {
+        value.subtract(1, ordering: .releasing)
     }
 }
