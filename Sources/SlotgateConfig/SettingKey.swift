@@ -174,8 +174,9 @@ public struct SettingKey: Sendable, Hashable, CustomStringConvertible {
             .slotsMax, .slotsReserve, .claimTTL, .leaseRetention,
             .defaultWait, .maxWaiters, .maxPerHolder, .maxPerUID, .tokensMinRemaining, .logLevel, .logFormat:
             true
-        case .upstreamURL, .simulate, .simulateLimit, .simulateRun, .socketPath, .socketMode, .socketGroup, .socketAdminGroup, .proxyAllow, .sessionScope,
-            .maxConnectionsPerUID, .maxConnections, .stateDirectory, .stateFsync, .postgresURL, .fallbackShare, .hostID, .metricsListen:
+        case .upstreamURL, .simulate, .simulateLimit, .simulateRun, .socketPath, .socketMode, .socketGroup, .socketAdminGroup, .proxyAllow,
+            .sessionScope, .maxConnectionsPerUID, .maxConnections, .stateDirectory, .stateFsync, .postgresURL, .fallbackShare, .hostID,
+            .metricsListen:
             false
         }
     }
