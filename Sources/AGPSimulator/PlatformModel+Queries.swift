@@ -72,7 +72,10 @@ extension PlatformModel {
         let milliseconds = self.sessions.reduce(0) { total, session in
             guard let first = session.startedAt(at: now) else { return total }
             let started = max(first, opening)
-            let end = min(session.finishedAt ?? now, now)
+            // The token route does not settle ends, so a run past its scheduled end stops counting there.
+            var end = session.finishedAt ?? now
+            if case .scheduled(let schedule) = session.stage, let endAt = schedule.endAt { end = min(end, endAt) }
+            end = min(end, now)
             return total + max(Int((end.timeIntervalSince(started) * 1000).rounded()), 0)
         }
         return milliseconds * rate / 1000

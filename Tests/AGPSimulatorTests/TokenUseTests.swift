@@ -55,7 +55,7 @@ struct TokenUseTests {
             let during = try await used()
             #expect(during.used == 2 * 4 * 250)
             #expect(during.remaining == 15_000_000 - 2 * 4 * 250)
-            clock.advance(by: .seconds(6))  // both end after their 10 s run
+            clock.advance(by: .seconds(6) + .milliseconds(1))  // both end after their 10 s run
             #expect(try await used().used == 2 * 10 * 250)
             clock.advance(by: .seconds(60))
             #expect(try await used().used == 2 * 10 * 250)
