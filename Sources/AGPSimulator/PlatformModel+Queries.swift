@@ -62,18 +62,38 @@ extension PlatformModel {
         )
     }
 
+    /// Tokens the sessions have consumed by `now` at `tokensPerSecond`, each from its start to its end (or `now`),
+    /// counted from the opening of the current window: a new month starts from `tokenUsed` again.
+    func consumedTokens(at now: Date) -> Int {
+        let rate = self.configuration.tokensPerSecond
+        guard rate > 0 else { return 0 }
+        // Whole milliseconds first, so that runs of exact seconds give exact figures despite Date's rounding.
+        let opening = self.configuration.tokenWindow.opening(at: now) ?? .distantPast
+        let milliseconds = self.sessions.reduce(0) { total, session in
+            guard let first = session.startedAt(at: now) else { return total }
+            let started = max(first, opening)
+            // The token route does not settle ends, so a run past its scheduled end stops counting there.
+            var end = session.finishedAt ?? now
+            if case .scheduled(let schedule) = session.stage, let endAt = schedule.endAt { end = min(end, endAt) }
+            end = min(end, now)
+            return total + max(Int((end.timeIntervalSince(started) * 1000).rounded()), 0)
+        }
+        return milliseconds * rate / 1000
+    }
+
     /// GET /quota/tokens, nulls included.
     func tokens(at now: Date) -> APIReply {
         let window = self.configuration.tokenWindow.bounds(at: now)
         var remaining: Int?
-        if !self.configuration.tokenRemainingNull, let limit = self.tokenLimit, let used = self.tokenUsed {
+        let used = self.tokenUsed.map { $0 + self.consumedTokens(at: now) }
+        if !self.configuration.tokenRemainingNull, let limit = self.tokenLimit, let used {
             remaining = max(limit - used, 0)
         }
         return .json(
             200,
             .object([
                 "limit": .optional(self.tokenLimit),
-                "used": .optional(self.tokenUsed),
+                "used": .optional(used),
                 "remaining": .optional(remaining),
                 "window_start": .string(window.start),
                 "window_end": .optional(window.end),

@@ -41,6 +41,9 @@ public struct SimulatorConfiguration: Sendable {
     public var tokenLimit: Int? = 15_000_000
     /// `used` of `/quota/tokens`; `nil` means briefly unknown.
     public var tokenUsed: Int? = 0
+    /// Tokens a session consumes per second from its start to its end, added to `used` of `/quota/tokens`;
+    /// 0 leaves `used` where `tokenUsed` (or the control API) put it.
+    public var tokensPerSecond: Int = 0
     /// Sends `remaining` as null even when `limit` and `used` are known (U11).
     public var tokenRemainingNull: Bool = false
     /// `window_start` and `window_end` of `/quota/tokens`: by default the calendar month around the simulator's

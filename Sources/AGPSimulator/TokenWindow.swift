@@ -50,6 +50,14 @@ public struct TokenWindow: Sendable, Equatable {
         }
     }
 
+    /// The instant the window opened at `now`, for counting token use in it; nil for a fixed window.
+    func opening(at now: Date) -> Date? {
+        switch self.kind {
+        case .fixed: nil
+        case .currentMonth: Self.month(around: now).start
+        }
+    }
+
     /// The first instants of the UTC month holding `now` and of the month after it.
     static func month(around now: Date) -> (start: Date, end: Date) {
         var calendar = Calendar(identifier: .gregorian)

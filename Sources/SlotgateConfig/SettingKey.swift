@@ -19,6 +19,7 @@ public struct SettingKey: Sendable, Hashable, CustomStringConvertible {
         case maxStaleness = "upstream.max_staleness_s"
         case simulate = "upstream.simulate"
         case simulateLimit = "upstream.simulate_limit"
+        case simulateRun = "upstream.simulate_run_s"
         case socketPath = "socket.path"
         case socketMode = "socket.mode"
         case socketGroup = "socket.group"
@@ -93,6 +94,7 @@ public struct SettingKey: Sendable, Hashable, CustomStringConvertible {
         case .maxStaleness: "60"
         case .simulate: "false"
         case .simulateLimit: "3"
+        case .simulateRun: "30-180"
         case .socketPath: "/run/slotgate/slotgate.sock"
         case .socketMode: "0660"
         case .socketGroup: "empty (the daemon's group)"
@@ -131,6 +133,7 @@ public struct SettingKey: Sendable, Hashable, CustomStringConvertible {
         case .maxStaleness: "quota readings older than this many seconds pause grants (must exceed upstream.idle_poll_interval_s)"
         case .simulate: "run the built-in platform simulator instead of the platform; needs no API key (the demo uses it)"
         case .simulateLimit: "the simulator's concurrent-session limit (≥ 1)"
+        case .simulateRun: "seconds a simulated session runs before it ends on its own: a number, or MIN-MAX drawn per session"
         case .socketPath: "the local API's Unix socket"
         case .socketMode: "permissions of the socket file, in octal (at most 0777)"
         case .socketGroup: "group that owns the socket; it must exist"
@@ -171,8 +174,9 @@ public struct SettingKey: Sendable, Hashable, CustomStringConvertible {
             .slotsMax, .slotsReserve, .claimTTL, .leaseRetention,
             .defaultWait, .maxWaiters, .maxPerHolder, .maxPerUID, .tokensMinRemaining, .logLevel, .logFormat:
             true
-        case .upstreamURL, .simulate, .simulateLimit, .socketPath, .socketMode, .socketGroup, .socketAdminGroup, .proxyAllow, .sessionScope,
-            .maxConnectionsPerUID, .maxConnections, .stateDirectory, .stateFsync, .postgresURL, .fallbackShare, .hostID, .metricsListen:
+        case .upstreamURL, .simulate, .simulateLimit, .simulateRun, .socketPath, .socketMode, .socketGroup, .socketAdminGroup, .proxyAllow,
+            .sessionScope, .maxConnectionsPerUID, .maxConnections, .stateDirectory, .stateFsync, .postgresURL, .fallbackShare, .hostID,
+            .metricsListen:
             false
         }
     }

@@ -22,6 +22,7 @@ extension SlotgateSettings {
         case .maxStaleness: maxStaleness = try ValueParser.seconds(text, above: 0, atMost: 7 * 86_400)
         case .simulate: simulate = try ValueParser.bool(text)
         case .simulateLimit: simulateLimit = try ValueParser.wholeNumber(text, atLeast: 1, atMost: 100_000)
+        case .simulateRun: simulateRun = try ValueParser.secondsRange(text, above: 0, atMost: 86_400)
         case .socketPath: socketPath = try ValueParser.path(text, maxBytes: 107)
         case .socketMode: socketMode = try ValueParser.fileMode(text)
         case .socketGroup: socketGroup = text.isEmpty ? nil : try ValueParser.name(text, maxLength: 32, extraRule: ", or empty")
@@ -64,6 +65,7 @@ extension SlotgateSettings {
         case .maxStaleness: ValueParser.render(seconds: maxStaleness)
         case .simulate: String(simulate)
         case .simulateLimit: String(simulateLimit)
+        case .simulateRun: ValueParser.render(secondsRange: simulateRun)
         case .socketPath: socketPath
         case .socketMode: "0" + String(socketMode, radix: 8)
         case .socketGroup: socketGroup ?? ""
@@ -102,6 +104,7 @@ extension SlotgateSettings {
         case .maxStaleness: maxStaleness = other.maxStaleness
         case .simulate: simulate = other.simulate
         case .simulateLimit: simulateLimit = other.simulateLimit
+        case .simulateRun: simulateRun = other.simulateRun
         case .socketPath: socketPath = other.socketPath
         case .socketMode: socketMode = other.socketMode
         case .socketGroup: socketGroup = other.socketGroup

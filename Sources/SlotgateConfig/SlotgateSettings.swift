@@ -29,6 +29,8 @@ public struct SlotgateSettings: Sendable, Hashable {
     public var simulate: Bool
     /// `upstream.simulate_limit`: the simulator's concurrent-session limit.
     public var simulateLimit: Int
+    /// `upstream.simulate_run_s`: how long a simulated session runs before it ends on its own, drawn per session.
+    public var simulateRun: ClosedRange<Duration>
     /// `socket.path`: the local API's Unix socket.
     public var socketPath: String
     /// `socket.mode`: the socket file's permission bits (0o000...0o777).
@@ -98,6 +100,7 @@ public struct SlotgateSettings: Sendable, Hashable {
         self.maxStaleness = .seconds(60)
         self.simulate = false
         self.simulateLimit = 3
+        self.simulateRun = .seconds(30)...(.seconds(180))
         self.socketPath = "/run/slotgate/slotgate.sock"
         self.socketMode = 0o660
         self.socketGroup = nil

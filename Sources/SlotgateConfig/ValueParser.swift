@@ -39,6 +39,20 @@ enum ValueParser {
         return .milliseconds(Int64((value * 1000).rounded()))
     }
 
+    /// A number of seconds or a range `MIN-MAX` of them (fractions allowed, MIN ≤ MAX), each `> lower` and
+    /// `≤ upper`, kept to the millisecond. A single number is the range of that one value.
+    static func secondsRange(_ text: String, above lower: Double, atMost upper: Double) throws(ValueProblem) -> ClosedRange<Duration> {
+        let parts = text.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false).map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }
+        let rule = "must be a number of seconds or a range MIN-MAX of them, each > \(render(lower)) and at most \(render(upper))"
+        let values = parts.compactMap { part in number(part).flatMap { $0 > lower && $0 <= upper ? $0 : nil } }
+        guard values.count == parts.count, let first = values.first, let last = values.last, first <= last else {
+            throw ValueProblem(rule + ", MIN ≤ MAX")
+        }
+        return .milliseconds(Int64((first * 1000).rounded()))...(.milliseconds(Int64((last * 1000).rounded())))
+    }
+
     /// A number of hours (fractions allowed), kept to the second.
     static func hours(_ text: String, atLeastSeconds lower: Int64, atMost upper: Double) throws(ValueProblem) -> Duration {
         guard let value = number(text), value <= upper, (value * 3600).rounded() >= Double(lower) else {
@@ -170,6 +184,12 @@ enum ValueParser {
     static func render(seconds duration: Duration) -> String {
         let milliseconds = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
         return render(milliseconds: milliseconds)
+    }
+
+    /// A range of seconds as the file spells it: `30-180`, or `5` when both ends are equal.
+    static func render(secondsRange range: ClosedRange<Duration>) -> String {
+        let low = render(seconds: range.lowerBound)
+        return range.lowerBound == range.upperBound ? low : "\(low)-\(render(seconds: range.upperBound))"
     }
 
     /// Hours as the file spells them: `24`, `0.25`.

@@ -125,7 +125,11 @@ public struct Daemon: Sendable {
             var configuration = SimulatorConfiguration()
             configuration.limit = settings.simulateLimit
             configuration.apiKeys = []
-            configuration.runDuration = nil
+            // Like the platform: a run ends on its own (mostly completed, sometimes failed or timed out) after
+            // upstream.simulate_run_s, and consumes tokens while it runs, so the token quota moves.
+            configuration.runDuration = settings.simulateRun
+            configuration.endStatuses = Self.simulatedEndStatuses
+            configuration.tokensPerSecond = Self.simulatedTokensPerSecond
             let platform = SimulatedPlatform(configuration: configuration)
             try await SimulatorServer.withRunning(platform) { baseURL in
                 try await self.serve(
@@ -396,6 +400,15 @@ public struct Daemon: Sendable {
         try await ServiceGroup(configuration: configuration).run()
         logger.info("stopped")
     }
+
+    /// The terminal statuses a simulated run ends in, one drawn per run: mostly `completed`, now and then
+    /// `failed` or `timed_out` (agp-api.md §3), so clients see every ending the platform gives.
+    static let simulatedEndStatuses = ["completed", "completed", "completed", "completed", "completed", "completed", "failed", "timed_out"]
+
+    /// Tokens a simulated session consumes per second while it runs: about one agent step (≈ 1,100 tokens,
+    /// as the simulator's own usage figures count them) every 4–5 s. Three sessions at the default limit use the
+    /// default 15 M monthly allowance in about 5.5 hours of continuous running.
+    static let simulatedTokensPerSecond = 250
 
     static func pollerSettings(_ settings: SlotgateSettings) -> PollerSettings {
         PollerSettings(fastInterval: settings.pollInterval, idleInterval: settings.idlePollInterval)

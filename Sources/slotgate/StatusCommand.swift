@@ -15,6 +15,12 @@ struct StatusCommand: AsyncParsableCommand {
         commandName: "status",
         abstract: "Show slots in use, the platform's limit and health, tokens and the queue.",
         discussion: """
+            The slots line: in use (the platform's count, plus leases it does not show yet) · free · held by \
+            leases (this daemon's granted or bound leases) · external: slots the platform counts that no lease \
+            holds. Those are sessions created outside slotgate (another client of the organization, a create by \
+            hand) and sessions still running after their lease was released without --cancel-session. They \
+            take slots like any other until the platform reports them ended.
+
             Examples:
               slotgate status --watch
               slotgate --socket /tmp/slotgate.sock status --json

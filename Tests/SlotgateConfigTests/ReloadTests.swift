@@ -45,6 +45,7 @@ struct ReloadTests {
                 "log.format",
             ]
         )
+        #expect(SettingKey.named("upstream.simulate_run_s")?.appliesOnReload == false)
     }
 
     @Test("The description shows every key and redacts database credentials")

@@ -23,6 +23,7 @@ struct SettingsLoaderTests {
         #expect(settings.simulate == false)
         #expect(settings.stateFsync == false)
         #expect(settings.simulateLimit == 3)
+        #expect(settings.simulateRun == .seconds(30)...(.seconds(180)))
         #expect(settings.socketPath == "/run/slotgate/slotgate.sock")
         #expect(settings.socketMode == 0o660)
         #expect(settings.socketGroup == nil)
@@ -62,6 +63,7 @@ struct SettingsLoaderTests {
               max_staleness_s: 45
               simulate: true
               simulate_limit: 7
+              simulate_run_s: 0.5-2
             socket:
               path: /tmp/sg.sock
               mode: 0600
@@ -97,6 +99,7 @@ struct SettingsLoaderTests {
         #expect(settings.maxStaleness == .seconds(45))
         #expect(settings.simulate)
         #expect(settings.simulateLimit == 7)
+        #expect(settings.simulateRun == .milliseconds(500)...(.seconds(2)))
         #expect(settings.socketPath == "/tmp/sg.sock")
         #expect(settings.socketMode == 0o600)
         #expect(settings.socketGroup == "slotgate")
@@ -155,7 +158,8 @@ struct SettingsLoaderTests {
         let values: [String: String] = [
             "upstream.url": "https://example.test", "upstream.poll_interval_s": "1", "upstream.idle_poll_interval_s": "10",
             "upstream.timeout_s": "3", "upstream.max_staleness_s": "11", "upstream.simulate": "yes",
-            "upstream.simulate_limit": "2", "socket.path": "/tmp/x.sock", "socket.mode": "640", "socket.group": "wheel", "socket.admin_group": "adm",
+            "upstream.simulate_limit": "2", "upstream.simulate_run_s": "5",
+            "socket.path": "/tmp/x.sock", "socket.mode": "640", "socket.group": "wheel", "socket.admin_group": "adm",
             "socket.max_connections_per_uid": "7", "queue.max_per_uid": "3", "proxy.session_scope": "UID",
             "proxy.allow": "GET /api/v2/sessions, * /api/v2/quota/**",
             "slots.max": "9", "slots.reserve": "2", "leases.claim_ttl_s": "30", "leases.retention_h": "1",
@@ -181,6 +185,7 @@ struct SettingsLoaderTests {
         #expect(settings.socketAdminGroup == "adm")
         #expect(settings.proxyAllow.map(\.description) == ["GET /api/v2/sessions", "* /api/v2/quota/**"])
         #expect(settings.simulate)
+        #expect(settings.simulateRun == .seconds(5)...(.seconds(5)))
         #expect(settings.stateFsync)
         #expect(settings.metricsListen?.host == "::1")
         #expect(settings.postgresURL == "postgresql://db/x")
@@ -304,7 +309,7 @@ struct SettingsLoaderTests {
     func keyReference() {
         let names = SlotgateSettings.keyReference.map(\.name)
         #expect(names.count == Set(names).count)
-        #expect(names.count == 32)
+        #expect(names.count == 33)
         for key in SlotgateSettings.keyReference {
             #expect(!key.meaning.isEmpty && !key.documentedDefault.isEmpty)
             #expect(key.environmentVariable == "SLOTGATE_" + key.name.uppercased().replacingOccurrences(of: ".", with: "_"))

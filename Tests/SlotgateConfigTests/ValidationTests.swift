@@ -18,6 +18,8 @@ struct ValidationTests {
         ("upstream.poll_interval_s", "nan"), ("upstream.poll_interval_s", "inf"),
         ("upstream.idle_poll_interval_s", "0"), ("upstream.timeout_s", "0"), ("upstream.max_staleness_s", "-5"),
         ("upstream.simulate", "maybe"), ("upstream.simulate_limit", "0"),
+        ("upstream.simulate_run_s", "0"), ("upstream.simulate_run_s", "60-30"), ("upstream.simulate_run_s", "10-"),
+        ("upstream.simulate_run_s", "1-2-3"), ("upstream.simulate_run_s", "a-b"), ("upstream.simulate_run_s", "90000"),
         ("socket.path", String(repeating: "s", count: 120)), ("socket.mode", "0980"), ("socket.mode", "1777"),
         ("socket.mode", "rw-rw----"), ("socket.group", "two words"), ("socket.admin_group", "two words"),
         ("proxy.allow", "GET /api/v2/../vaults"), ("proxy.allow", "get /api/v2/sessions"), ("proxy.session_scope", "team"),
