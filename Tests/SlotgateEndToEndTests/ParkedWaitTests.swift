@@ -71,6 +71,7 @@ extension EndToEnd {
                 // the answer may still count it.
                 let waiting = (reply.json?["queue"] as? [String: Any])?["waiting"] as? Int
                 #expect(waiting == 3 || waiting == 4, "\(reply.text)")
+                pending.close()
                 try await daemon.waitForStatus("the hung-up request withdrawn") { DaemonProcess.waiting($0) == 3 }
             }
         }
