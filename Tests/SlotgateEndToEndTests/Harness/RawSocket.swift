@@ -143,7 +143,26 @@ enum RawSocket {
             headers[name] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
         }
         let rest = bytes[headEnd.upperBound...]
+        if headers["transfer-encoding"]?.lowercased() == "chunked" {
+            return HTTPReply(status: status, headers: headers, body: dechunked(rest))
+        }
         let length = headers["content-length"].flatMap { Int($0) } ?? rest.count
         return HTTPReply(status: status, headers: headers, body: Array(rest.prefix(length)))
+    }
+
+    /// The whole chunks of a chunked body, up to its last chunk or to where the bytes stop (a streamed answer that
+    /// the daemon ended by closing the connection, as it does when the client hangs up).
+    private static func dechunked(_ bytes: ArraySlice<UInt8>) -> [UInt8] {
+        var body: [UInt8] = []
+        var offset = bytes.startIndex
+        while let lineEnd = bytes[offset...].firstRange(of: [13, 10]) {
+            let sizeText = String(decoding: bytes[offset..<lineEnd.lowerBound], as: UTF8.self).split(separator: ";").first ?? ""
+            guard let size = Int(sizeText, radix: 16), size > 0, bytes.endIndex - lineEnd.upperBound >= size else { break }
+            body.append(contentsOf: bytes[lineEnd.upperBound..<lineEnd.upperBound + size])
+            offset = lineEnd.upperBound + size
+            guard bytes.endIndex - offset >= 2 else { break }
+            offset += 2
+        }
+        return body
     }
 }
