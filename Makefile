@@ -322,7 +322,7 @@ deb:
 	find "$$root" -exec touch -h -d "@$(SOURCE_DATE_EPOCH)" {} +; \
 	dpkg-deb --root-owner-group -Zxz --build "$$root" "$(DEB_FILE)" >/dev/null; \
 	echo "built $(DEB_FILE) ($$(du -k "$(DEB_FILE)" | cut -f1) KiB); Depends: $$depends"; \
-	lintian --info --display-info --fail-on error,warning "$(DEB_FILE)"; \
+	lintian --fail-on error,warning "$(DEB_FILE)"; \
 	echo "lintian: $(DEB_FILE) is clean (overrides: packaging/debian/lintian-overrides)"
 
 # Root: installs the .deb into the systemd-nspawn container of test-systemd, starts the units on the simulator,
