@@ -25,7 +25,7 @@ PYTHON_CLIENT_FILES := $(shell find $(PYTHON_CLIENT)/pyproject.toml $(PYTHON_CLI
 # docs/openapi.yaml.
 E2E_ANSWERS  := $(CURDIR)/.build/e2e-answers.jsonl
 
-.PHONY: all deps build lint test bench clean demo install uninstall man man-tool test-units test-systemd test-python test-contrib soak fuzz
+.PHONY: all deps build lint test bench clean demo install uninstall man man-tool test-units test-systemd test-python test-contrib soak fuzz deb test-deb
 
 # Install layout (make install PREFIX=/usr DESTDIR=pkgroot). Units, sysusers and tmpfiles go under
 # $(PREFIX)/lib, which systemd searches for /usr and /usr/local alike; the config is always
@@ -273,3 +273,62 @@ test-units:
 # Debug binaries; about a minute. SYSTEMD_TEST_IF_ALLOWED=1 turns an unsuitable machine into a SKIP line.
 test-systemd:
 	@Tests/systemd/test-systemd.sh $(or $(INSTALL_BINARIES_FROM),.build/debug)
+
+# The Debian package: slotgate_<version>_<arch>.deb in .build/deb, built with dpkg-deb (no debhelper) from the
+# release binaries linked with the Swift standard library statically, laid out by `make install PREFIX=/usr`
+# (units in /lib/systemd/system, as Debian bookworm's policy has them), man pages and changelog gzipped -9n,
+# /etc/slotgate/slotgate.yaml a conffile, maintainer scripts from packaging/debian. Depends comes from
+# dpkg-shlibdeps (libc6, libsqlite3-0, libsystemd0). Timestamps are the last commit's (SOURCE_DATE_EPOCH), so two
+# builds of one commit give the same .deb. lintian checks it (packaging/debian/lintian-overrides says why for
+# each override). DEB_REVISION bumps the package alone (the upgrade test builds -1 and -2).
+VERSION      ?= $(shell sed -nE 's/^ *public static let version = "([^"]+)".*/\1/p' Sources/SlotgateDaemon/Daemon.swift)
+DEB_REVISION ?= 1
+DEB_VERSION   = $(VERSION)-$(DEB_REVISION)
+DEB_ARCH     := $(shell dpkg --print-architecture 2>/dev/null)
+DEB_DIR      := .build/deb
+DEB_FILE      = $(DEB_DIR)/slotgate_$(DEB_VERSION)_$(DEB_ARCH).deb
+DEB_APT_PACKAGES := $(APT_PACKAGES) lintian
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null)
+export SOURCE_DATE_EPOCH
+
+deb:
+	@$(MAKE) --no-print-directory deps APT_PACKAGES="$(DEB_APT_PACKAGES)"
+	$(SWIFT) build -c release --static-swift-stdlib --product slotgated
+	$(SWIFT) build -c release --static-swift-stdlib --product slotgate
+	@set -euo pipefail; \
+	root=$(DEB_DIR)/root-$(DEB_VERSION); rm -rf "$$root"; mkdir -p "$$root/DEBIAN" "$(DEB_DIR)/bin"; \
+	for b in slotgated slotgate; do \
+		strip --remove-section=.comment --remove-section=.note --strip-unneeded -o "$(DEB_DIR)/bin/$$b" .build/release/$$b; \
+	done; \
+	$(MAKE) --no-print-directory -s install DESTDIR="$$root" PREFIX=/usr UNITDIR=/lib/systemd/system \
+		INSTALL_BINARIES_FROM="$(DEB_DIR)/bin" >/dev/null; \
+	find "$$root/usr/share/man" -type f -exec gzip -9nf {} +; \
+	install -m 0644 packaging/debian/copyright "$$root/usr/share/doc/slotgate/copyright"; \
+	sed -e "s|@VERSION@|$(DEB_VERSION)|" -e "s|@COMMIT@|$$(git rev-parse --short HEAD 2>/dev/null || echo unknown)|" \
+		-e "s|@DATE@|$$(LC_ALL=C date -u -R -d @$(SOURCE_DATE_EPOCH))|" packaging/debian/changelog.in | \
+		gzip -9n > "$$root/usr/share/doc/slotgate/changelog.Debian.gz"; \
+	chmod 0644 "$$root/usr/share/doc/slotgate/changelog.Debian.gz"; \
+	install -D -m 0644 packaging/debian/lintian-overrides "$$root/usr/share/lintian/overrides/slotgate"; \
+	for s in postinst prerm postrm; do install -m 0755 packaging/debian/$$s "$$root/DEBIAN/$$s"; done; \
+	echo /etc/slotgate/slotgate.yaml > "$$root/DEBIAN/conffiles"; \
+	depends=$$(cd $(DEB_DIR) && mkdir -p shlibs/debian && printf 'Source: slotgate\n\nPackage: slotgate\nArchitecture: any\n' > shlibs/debian/control && \
+		cd shlibs && dpkg-shlibdeps -O "../bin/slotgated" "../bin/slotgate" 2>/dev/null | sed -n 's/^shlibs:Depends=//p'); \
+	[ -n "$$depends" ] || { echo "deb: dpkg-shlibdeps found no dependencies" >&2; exit 1; }; \
+	(cd "$$root" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | LC_ALL=C sort -z | xargs -0 md5sum) > "$$root/DEBIAN/md5sums"; \
+	size=$$(du -sk --exclude=DEBIAN "$$root" | cut -f1); \
+	sed -e "s|@VERSION@|$(DEB_VERSION)|" -e "s|@ARCH@|$(DEB_ARCH)|" -e "s|@SIZE@|$$size|" -e "s|@DEPENDS@|$$depends|" \
+		packaging/debian/control.in > "$$root/DEBIAN/control"; \
+	chmod 0644 "$$root/DEBIAN/control" "$$root/DEBIAN/md5sums" "$$root/DEBIAN/conffiles"; \
+	find "$$root" -exec touch -h -d "@$(SOURCE_DATE_EPOCH)" {} +; \
+	dpkg-deb --root-owner-group -Zxz --build "$$root" "$(DEB_FILE)" >/dev/null; \
+	echo "built $(DEB_FILE) ($$(du -k "$(DEB_FILE)" | cut -f1) KiB); Depends: $$depends"; \
+	lintian --fail-on error,warning "$(DEB_FILE)"; \
+	echo "lintian: $(DEB_FILE) is clean (overrides: packaging/debian/lintian-overrides)"
+
+# Root: installs the .deb into the systemd-nspawn container of test-systemd, starts the units on the simulator,
+# upgrades it in place with a lease held, purges it (Tests/systemd/test-deb.sh). Builds the two packages first
+# (DEB_REVISION 1 and 2; release build, see README "Tests" for the time). Not part of `make test`.
+test-deb:
+	@$(MAKE) --no-print-directory deb DEB_REVISION=1
+	@$(MAKE) --no-print-directory deb DEB_REVISION=2
+	@Tests/systemd/test-deb.sh $(DEB_DIR)/slotgate_$(VERSION)-1_$(DEB_ARCH).deb $(DEB_DIR)/slotgate_$(VERSION)-2_$(DEB_ARCH).deb

@@ -98,12 +98,14 @@ public struct DaemonLogHandler: LogHandler {
 
     /// Now as RFC 3339 in UTC with milliseconds: `2026-12-05T14:03:07.412Z`.
     static func timestamp() -> String {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        var seconds = now.tv_sec
+        // Date rather than clock_gettime: with --static-swift-stdlib (make deb) `timespec` comes from CDispatch,
+        // which MemberImportVisibility refuses without an import of it.
+        let now = Date().timeIntervalSince1970
+        let whole = now.rounded(.down)
+        var seconds = time_t(whole)
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        let milliseconds = Int(now.tv_nsec / 1_000_000)
+        let milliseconds = min(999, max(0, Int((now - whole) * 1000)))
         func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
         let fraction = milliseconds < 10 ? "00\(milliseconds)" : milliseconds < 100 ? "0\(milliseconds)" : "\(milliseconds)"
         return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):"
