@@ -286,8 +286,11 @@ test-systemd:
 VERSION      ?= $(shell sed -nE 's/^ *public static let version = "([^"]+)".*/\1/p' Sources/SlotgateDaemon/Daemon.swift)
 DEB_REVISION ?= 1
 # release for the package that ships; make test builds its package from the debug build instead (the same files,
-# scripts and units; only the binaries' optimization differs), which relinks in a minute instead of a 15-minute
-# release build.
+# scripts and units; only the binaries' optimization differs): about a minute instead of a 15-minute release
+# build. SwiftPM recompiles some objects of .build/debug for --static-swift-stdlib (they then ask the linker for
+# the static Foundation's parts) and a later plain build does not recompile them back, so the link of every
+# other product fails; the deb target removes those objects once it has the binaries, and the next build
+# recompiles them.
 DEB_CONFIG   ?= release
 DEB_VERSION   = $(VERSION)-$(DEB_REVISION)
 DEB_ARCH     := $(shell dpkg --print-architecture 2>/dev/null)
@@ -306,6 +309,10 @@ deb:
 	for b in slotgated slotgate; do \
 		strip --remove-section=.comment --remove-section=.note --strip-unneeded -o "$(DEB_DIR)/bin/$$b" .build/$(DEB_CONFIG)/$$b; \
 	done; \
+	if [ "$(DEB_CONFIG)" = debug ]; then \
+		grep -l -a -E -- '-lCoreFoundation|-l_FoundationCShims|-l_FoundationCollections' \
+			.build/debug/*.build/*.o .build/debug/*.build/*.autolink 2>/dev/null | xargs -r rm -f; \
+	fi; \
 	$(MAKE) --no-print-directory -s install DESTDIR="$$root" PREFIX=/usr UNITDIR=/lib/systemd/system \
 		INSTALL_BINARIES_FROM="$(DEB_DIR)/bin" >/dev/null; \
 	find "$$root/usr/share/man" -type f -exec gzip -9nf {} +; \
